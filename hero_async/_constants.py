@@ -1,0 +1,48 @@
+"""Every tunable default in one place, each with the reason for its value."""
+
+from __future__ import annotations
+
+ENVIRONMENTS: dict[str, str] = {
+    # REFERENCE.md §2. Separate keys are issued for each.
+    "production": "https://api.herohealth.net",
+    "staging": "https://api.staging.htech.app",
+}
+DEFAULT_ENVIRONMENT = "production"
+
+ENV_API_KEY = "HERO_API_KEY"
+ENV_PRACTICE_GROUP_ID = "HERO_PRACTICE_GROUP_ID"
+ENV_ENVIRONMENT = "HERO_ENVIRONMENT"
+
+# Total time for one attempt. Hero publishes no SLA figure; 30 s outlasts a slow PDS trace.
+DEFAULT_TIMEOUT = 30.0
+# Connecting should be fast; failing early here is what makes a POST safely retryable.
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+# One pool per client. 100 matches aiohttp's own default and keeps a bulk job well inside
+# what one partner key should open; raise it together with your rate limit, not alone.
+DEFAULT_MAX_CONNECTIONS = 100
+# Keep idle connections long enough to span the gaps of a rate-limited bulk job.
+KEEPALIVE_SECONDS = 30.0
+
+# Attempts after the first. Only requests that are provably safe to resend are retried.
+DEFAULT_MAX_RETRIES = 3
+BACKOFF_BASE_SECONDS = 0.5  # first jittered delay is at most this
+BACKOFF_MAX_SECONDS = 8.0  # no single backoff delay exceeds this
+# Hero documents no Retry-After at all; cap what we obey so a bogus header cannot stall a job.
+MAX_RETRY_AFTER_SECONDS = 120.0
+DEFAULT_RETRY_AFTER_SECONDS = 1.0  # 429 without Retry-After: pause the client this long
+
+# POST /v1/access_token: "expires after 30 minutes" (REFERENCE.md §4); no expiry field returned.
+TOKEN_LIFETIME_SECONDS = 30 * 60
+# Never hand an Element a token that dies before the user has finished with it.
+TOKEN_MIN_REMAINING_SECONDS = 5 * 60
+# Token entries for groups nobody asks for again are pruned once the cache grows past this.
+TOKEN_CACHE_PRUNE_AT = 1024
+
+# Responses larger than this are refused rather than read into memory (a misrouted download).
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+USER_AGENT = "hero-async"
+
+# Hero documents no request-id header (UNVERIFIED); the first of these present is reported.
+REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id")

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .. import _serde
+from .. import _validate as v
+from .._errors import MalformedResponseError, ValidationError
+from ..models import Page, Patient, PatientSummary, PdsRegistration, RegisteredPatient
+from ._base import Resource, body, optional, paginate, query
+
+DEFAULT_PAGE_SIZE = 100
+
+
+class Patients(Resource):
+    """Patients (REFERENCE.md §9): PDS trace/registration, registration, lookup."""
+
+    __slots__ = ()
+
+    async def register_pds(
+        self,
+        *,
+        dob: dt.date | str,
+        nhs_number: str | None = None,
+        forename: str | None = None,
+        surname: str | None = None,
+        postcode: str | None = None,
+        ehr_partner: str | None = None,
+        ehr_partner_id: str | None = None,
+    ) -> PdsRegistration:
+        """Trace on PDS. Returns RegisteredPatient, or IdentityCheckRequired (send the patient
+        to ``login_url``, then call again)."""
+        fields = pds_fields(
+            dob=dob, nhs_number=nhs_number, forename=forename, surname=surname, postcode=postcode
+        )
+        fields.update(
+            body(
+                ehr_partner=optional(v.text, ehr_partner, "ehr_partner"),
+                ehr_partner_id=optional(v.text, ehr_partner_id, "ehr_partner_id"),
+            )
+        )
+        data = await self._scope._request("POST", "/v1/patients/register_pds", json=fields)
+        try:
+            return _serde.load_pds(data)
+        except _serde.ConversionError as exc:
+            raise MalformedResponseError(
+                f"unexpected register_pds answer ({exc})", status=200, body=repr(data)
+            ) from None
+
+    async def register(
+        self,
+        *,
+        dob: dt.date | str,
+        first_name: str,
+        last_name: str,
+        mobile: str,
+        nhs_number: str | None = None,
+        **optional_fields: Any,
+    ) -> RegisteredPatient:
+        """Create or update from supplied details; other §9.2 fields go as keywords."""
+        fields = body(
+            dob=_dob(dob),
+            first_name=v.text(first_name, "first_name"),
+            last_name=v.text(last_name, "last_name"),
+            mobile=v.contact_detail(mobile, "mobile", "sms"),
+            nhs_number=optional(v.nhs_number, nhs_number, "nhs_number"),
+        )
+        if "sex" in optional_fields:
+            v.choice(optional_fields["sex"], "sex", v.SEXES)
+        if "email" in optional_fields:
+            v.contact_detail(optional_fields["email"], "email", "email")
+        fields.update(body(**optional_fields))
+        return await self._call("POST", "/v1/patients/register", RegisteredPatient, json=fields)
+
+    async def get(self, patient_id: str) -> Patient:
+        return await self._call(
+            "GET", f"/v1/patients/{v.hero_id(patient_id, 'patient_id')}", Patient
+        )
+
+    async def search(
+        self,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        dob: dt.date | str | None = None,
+        nhs_number: str | None = None,
+        ehr_partner_id: str | None = None,
+        page_index: int = 0,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[PatientSummary]:
+        """``GET /v3/patients``: at least one filter is required."""
+        filters = body(
+            first_name=first_name,
+            last_name=last_name,
+            dob=optional(v.date, dob, "dob"),
+            nhs_number=optional(v.nhs_number, nhs_number, "nhs_number"),
+            ehr_partner_id=ehr_partner_id,
+        )
+        if not filters:
+            raise ValidationError(
+                "filters",
+                "give at least one of first_name, last_name, dob, nhs_number, ehr_partner_id",
+            )
+        params = query(
+            page_index=page_index, page_size=v.positive_int(page_size, "page_size"), **filters
+        )
+        return await self._page("/v3/patients", PatientSummary, params)
+
+    def iterate_search(
+        self, *, page_size: int = DEFAULT_PAGE_SIZE, **filters: Any
+    ) -> AsyncIterator[PatientSummary]:
+        return paginate(
+            lambda i: self.search(page_index=i, page_size=page_size, **filters), page_size
+        )
+
+
+def _dob(value: object) -> str:
+    return v.date(value, "dob", not_future=True, today=dt.date.today())
+
+
+def pds_fields(
+    *,
+    dob: object,
+    nhs_number: object = None,
+    forename: object = None,
+    surname: object = None,
+    postcode: object = None,
+) -> dict[str, Any]:
+    """Validated register_pds body: NHS number + dob, or forename + surname + dob + postcode."""
+    if nhs_number is not None:
+        return {"nhs_number": v.nhs_number(nhs_number), "dob": _dob(dob)}
+    if forename is None or surname is None or postcode is None:
+        raise ValidationError(
+            "nhs_number", "give nhs_number, or forename + surname + postcode (with dob)"
+        )
+    return {
+        "dob": _dob(dob),
+        "forename": v.text(forename, "forename"),
+        "surname": v.text(surname, "surname"),
+        "postcode": v.text(postcode, "postcode"),
+    }
