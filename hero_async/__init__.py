@@ -29,7 +29,11 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._invitation import Invitation
+from ._ledger import Ledger, LedgerEntry, SqliteLedger
+from ._network import Outcome
 from ._ratelimit import LocalRateLimiter, RateLimiter
+from ._report import BulkReport, InvitationResult
 from ._scope import PracticeGroupView
 from .models import (
     Appointment,
@@ -66,6 +70,7 @@ __all__ = [
     "BadRequestError",
     "BatchMessage",
     "BookingLink",
+    "BulkReport",
     "ClientClosedError",
     "CrossOrganisationDeniedError",
     "FieldError",
@@ -73,10 +78,15 @@ __all__ = [
     "HeroError",
     "IdentityCheckRequired",
     "InMemoryTokenStore",
+    "Invitation",
+    "InvitationResult",
+    "Ledger",
+    "LedgerEntry",
     "LocalRateLimiter",
     "Location",
     "MalformedResponseError",
     "NotFoundError",
+    "Outcome",
     "OutcomeUnknownError",
     "Page",
     "Patient",
@@ -92,6 +102,7 @@ __all__ = [
     "SentMessage",
     "ServerError",
     "Slot",
+    "SqliteLedger",
     "TimeoutError",
     "TokenStore",
     "TransportError",

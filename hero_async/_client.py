@@ -12,9 +12,10 @@ import ipaddress
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -22,6 +23,7 @@ import aiohttp
 from . import _constants as C
 from . import _json, _validate
 from ._auth import AccessToken, TokenCache, TokenStore
+from ._bulk import DEFAULT_CONCURRENCY, send_invitations
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -34,7 +36,11 @@ from ._errors import (
     ValidationError,
     error_from_response,
 )
+from ._invitation import Invitation
+from ._ledger import Ledger
+from ._network import DEFAULT_FAN_OUT_CONCURRENCY, Outcome, fan_out
 from ._ratelimit import LocalRateLimiter, RateLimiter
+from ._report import BulkReport, InvitationResult
 from ._retry import IDEMPOTENT_METHODS, Decision, RetryPolicy, decide, parse_retry_after
 from ._scope import PracticeGroupView, Scope
 from ._transport import RawResponse, make_session, send
@@ -42,6 +48,7 @@ from ._transport import RawResponse, make_session, send
 __all__ = ["HeroClient"]
 
 _log = logging.getLogger("hero_async")
+T = TypeVar("T")
 
 
 class _State(enum.Enum):
@@ -138,6 +145,42 @@ class HeroClient(Scope):
     def practice_group(self, practice_group_id: str) -> PracticeGroupView:
         """A cheap view acting for another practice group (a cross-organisational call)."""
         return PracticeGroupView(self, _validate.practice_group_id(practice_group_id), None)
+
+    async def fan_out(
+        self,
+        practice_group_ids: Iterable[str],
+        call: Callable[[PracticeGroupView], Awaitable[T]],
+        *,
+        concurrency: int = DEFAULT_FAN_OUT_CONCURRENCY,
+    ) -> dict[str, Outcome[T]]:
+        """Run ``call(view)`` for each practice group concurrently; see ``Outcome``."""
+        return await fan_out(self, practice_group_ids, call, concurrency=concurrency)
+
+    async def send_invitations(
+        self,
+        invitations: Iterable[Invitation] | AsyncIterable[Invitation],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rate_limit: float | None = None,
+        ledger: Ledger | str | Path | None = None,
+        on_progress: Callable[[InvitationResult], object] | None = None,
+        retry_unknown: bool = False,
+    ) -> BulkReport:
+        """Register → link → message for every invitation; every key ends in the report.
+
+        Pass ``ledger`` (a SQLite path or a Ledger) for real jobs: it makes re-runs resume
+        and guarantees a patient is never messaged twice for one key.
+        """
+        self._open_session()
+        return await send_invitations(
+            self,
+            invitations,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            ledger=ledger,
+            on_progress=on_progress,
+            retry_unknown=retry_unknown,
+        )
 
     @property
     def home_practice_group_id(self) -> str:

@@ -40,7 +40,11 @@ class Patients(Resource):
                 ehr_partner_id=optional(v.text, ehr_partner_id, "ehr_partner_id"),
             )
         )
-        data = await self._scope._request("POST", "/v1/patients/register_pds", json=fields)
+        # A trace returns the existing patient_id for a known patient (REFERENCE.md §9.1), so
+        # unlike messages and links it is safe to resend after an unanswered attempt.
+        data = await self._scope._request(
+            "POST", "/v1/patients/register_pds", json=fields, idempotent=True
+        )
         try:
             return _serde.load_pds(data)
         except _serde.ConversionError as exc:

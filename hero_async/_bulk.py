@@ -1,0 +1,246 @@
+"""The bulk invitation pipeline: register (PDS) → booking link → message, for every patient.
+
+Shape of a run:
+
+    invitations ──▶ validate ──▶ per-group buffers ──▶ shards ──▶ shard runners ──▶ invitation
+    (list, iterable,  (bad rows     (one practice group,   (bounded      (each holds one of
+     async iterable)   fail here)    ≤ shard_size keys)     queue)         `concurrency` slots)
+
+Memory is O(concurrency + shard_size x groups buffered), never O(invitations): input is read
+as it is consumed and results stream into the report's spool. A shard (one practice group, a
+bounded batch of keys) is the unit that could later run as one job on a distributed queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ._errors import (
+    AuthenticationError,
+    CrossOrganisationDeniedError,
+    HeroError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from ._invitation import Invitation, Plan, plan
+from ._invite import InvitationRun
+from ._ledger import Ledger, NullLedger, SqliteLedger
+from ._ratelimit import LocalRateLimiter
+from ._report import FAILED, SKIPPED, BulkReport, InvitationResult
+
+if TYPE_CHECKING:
+    from ._client import HeroClient
+    from ._scope import PracticeGroupView
+
+__all__ = ["DEFAULT_CONCURRENCY", "Shard", "send_invitations"]
+
+DEFAULT_CONCURRENCY = 20
+SHARD_SIZE = 100  # keys per shard: big enough to keep slots busy, small enough to resume well
+Progress = Callable[[InvitationResult], object]
+
+
+@attrs.frozen
+class Shard:
+    practice_group_id: str
+    plans: tuple[Plan, ...]
+
+
+async def send_invitations(
+    client: HeroClient,
+    invitations: Iterable[Invitation] | AsyncIterable[Invitation],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rate_limit: float | None = None,
+    ledger: Ledger | str | Path | None = None,
+    on_progress: Progress | None = None,
+    retry_unknown: bool = False,
+) -> BulkReport:
+    """Invite every patient; see ``Job`` for the guarantees. ``ledger`` may be a SQLite path."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    owned = isinstance(ledger, str | Path)
+    store: Ledger = (
+        SqliteLedger(ledger) if isinstance(ledger, str | Path) else (ledger or NullLedger())
+    )
+    job = Job(
+        client,
+        store,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        on_progress=on_progress,
+        retry_unknown=retry_unknown,
+    )
+    try:
+        await job.run(invitations)
+    except BaseException:
+        job.report.close()
+        raise
+    finally:
+        if owned:
+            await store.close()
+    return job.report
+
+
+class Job:
+    """One run. Every invitation read ends as exactly one report result; a patient is never
+    messaged twice for one key (the ledger claims each POST before it is sent)."""
+
+    def __init__(
+        self,
+        client: HeroClient,
+        ledger: Ledger,
+        *,
+        concurrency: int,
+        rate_limit: float | None,
+        on_progress: Progress | None,
+        retry_unknown: bool,
+        shard_size: int = SHARD_SIZE,
+    ) -> None:
+        self.report = BulkReport()
+        self._client = client
+        self._slots = asyncio.Semaphore(concurrency)
+        self._run = InvitationRun(
+            ledger,
+            limiter=LocalRateLimiter(rate_limit) if rate_limit else None,
+            retry_unknown=retry_unknown,
+            on_denied=self._deny,
+        )
+        self._on_progress = on_progress
+        self._shard_size = shard_size
+        self._runners = 2 + concurrency // shard_size
+        self._pending: set[str] = set()  # keys buffered or in flight: bounded, see module doc
+        self._denied: dict[str, HeroError] = {}
+        self._checked: set[str] = set()
+        self._views: dict[str, PracticeGroupView] = {}
+
+    async def run(self, invitations: Iterable[Invitation] | AsyncIterable[Invitation]) -> None:
+        queue: asyncio.Queue[Shard | None] = asyncio.Queue(maxsize=self._runners)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for _ in range(self._runners):
+                    tasks.create_task(self._runner(queue))
+                async for shard in self._shards(_aiter(invitations)):
+                    await queue.put(shard)
+                for _ in range(self._runners):
+                    await queue.put(None)
+        except BaseExceptionGroup as group:  # surface a lone programming error as itself
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+
+    async def _runner(self, queue: asyncio.Queue[Shard | None]) -> None:
+        while (shard := await queue.get()) is not None:
+            await self.run_shard(shard)
+
+    async def run_shard(self, shard: Shard) -> None:
+        """One practice group's batch. Holds at most ``concurrency`` requests in flight."""
+        view = self._view(shard.practice_group_id)
+        async with asyncio.TaskGroup() as tasks:
+            for item in shard.plans:
+                await self._slots.acquire()
+                tasks.create_task(self._one(view, item))
+
+    async def _one(self, view: PracticeGroupView, item: Plan) -> None:
+        try:
+            denied = await self._preflight(view)
+            result = await self._run.invite(view, item, denied)
+        finally:
+            self._slots.release()
+            self._pending.discard(item.key)
+        self._finish(result)
+
+    async def _preflight(self, view: PracticeGroupView) -> HeroError | None:
+        """Check a group once (its token fetch is cheap and single-flight): a group outside
+        the network then fails fast instead of costing one request per invitation."""
+        group = view.practice_group_id
+        if group not in self._checked and group not in self._denied:
+            try:
+                await view.access_token()
+            except (AuthenticationError, PermissionDeniedError) as exc:
+                self._deny(group, exc)
+            except HeroError:
+                pass  # a flaky token endpoint is no verdict on the group; the steps will tell
+            self._checked.add(group)
+        return self._denied.get(group)
+
+    def _deny(self, group: str, error: HeroError) -> None:
+        if isinstance(error, AuthenticationError | CrossOrganisationDeniedError):
+            self._denied.setdefault(group, error)
+
+    def _view(self, group: str) -> PracticeGroupView:
+        view = self._views.get(group)
+        if view is None:
+            view = self._views[group] = self._client.practice_group(group)
+        return view
+
+    def _finish(self, result: InvitationResult) -> None:
+        self.report.add(result)
+        if self._on_progress is not None:
+            self._on_progress(result)
+
+    async def _shards(self, source: AsyncIterator[Invitation]) -> AsyncIterator[Shard]:
+        buffers: dict[str, list[Plan]] = {}
+        buffered = 0
+        async for invitation in source:
+            item = self._admit(invitation)
+            if item is None:
+                continue
+            buffer = buffers.setdefault(item.practice_group_id, [])
+            buffer.append(item)
+            buffered += 1
+            if len(buffer) >= self._shard_size:
+                buffered -= len(buffer)
+                yield Shard(item.practice_group_id, tuple(buffers.pop(item.practice_group_id)))
+            elif buffered >= 4 * self._shard_size:  # many small groups: flush them all
+                for group, plans in buffers.items():
+                    yield Shard(group, tuple(plans))
+                buffers, buffered = {}, 0
+        for group, plans in buffers.items():
+            yield Shard(group, tuple(plans))
+
+    def _admit(self, invitation: Invitation) -> Plan | None:
+        if not isinstance(invitation, Invitation):
+            raise TypeError(f"expected Invitation, got {type(invitation).__name__}")
+        try:
+            item = plan(invitation)
+        except ValidationError as exc:
+            self._finish(
+                InvitationResult(
+                    str(invitation.key),
+                    str(invitation.practice_group_id),
+                    FAILED,
+                    step="validate",
+                    error_type="ValidationError",
+                    error=str(exc),
+                )
+            )
+            return None
+        if item.key in self._pending:
+            self._finish(
+                InvitationResult(
+                    item.key,
+                    item.practice_group_id,
+                    SKIPPED,
+                    error_type="DuplicateKey",
+                    error="the same key is already being processed in this run",
+                )
+            )
+            return None
+        self._pending.add(item.key)
+        return item
+
+
+async def _aiter(
+    items: Iterable[Invitation] | AsyncIterable[Invitation],
+) -> AsyncIterator[Invitation]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

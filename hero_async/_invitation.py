@@ -1,0 +1,96 @@
+"""Invitation: one intended "please book" message to one patient, and its validation.
+
+Everything an invitation needs is checked here, before its first request, so that a bad row
+can never leave a booking link behind without its message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from . import _validate as v
+from ._errors import ValidationError
+from .resources.booking_links import link_fields
+from .resources.patients import pds_fields
+
+__all__ = ["DEFAULT_TEMPLATE", "LINK_PLACEHOLDER", "Invitation", "Plan"]
+
+LINK_PLACEHOLDER = "{link}"
+DEFAULT_TEMPLATE = "Your GP practice invites you to book an appointment: {link}"
+
+
+def _masked(value: object) -> str:
+    return "None" if value is None else "'***'"
+
+
+@attrs.frozen
+class Invitation:
+    """The caller's description of one invitation. ``key`` must be unique per intended invite:
+    it is what the ledger uses to make sure the patient is messaged at most once."""
+
+    key: str
+    practice_group_id: str
+    appointment_type_id: str
+    location_id: str
+    patient_id: str | None = None
+    nhs_number: str | None = attrs.field(default=None, repr=_masked)
+    dob: dt.date | str | None = attrs.field(default=None, repr=_masked)
+    practitioner_id: str | None = None
+    from_date: dt.date | str | None = None
+    to_date: dt.date | str | None = None
+    expiry_date: dt.date | str | None = None
+    maximum_use_count: int | None = None
+    message_type: str = "sms"
+    message_template: str = DEFAULT_TEMPLATE
+    recipient_contact_detail: str | None = attrs.field(default=None, repr=_masked)
+
+
+@attrs.frozen
+class Plan:
+    """A validated invitation: the exact request bodies it will send."""
+
+    key: str
+    practice_group_id: str
+    patient_id: str | None
+    pds: dict[str, Any] | None  # register_pds body when patient_id is not known
+    link: dict[str, Any]
+    message_type: str
+    template: str
+    recipient_contact_detail: str | None
+
+    def message(self, short_link: str) -> str:
+        # str.replace, not str.format: practice-written text may contain other braces.
+        return self.template.replace(LINK_PLACEHOLDER, short_link)
+
+
+def plan(invitation: Invitation) -> Plan:
+    """Validate every field; raises ValidationError naming the first bad one."""
+    inv = invitation
+    key = v.opaque_id(inv.key, "key")
+    group = v.practice_group_id(inv.practice_group_id)
+    patient_id = None if inv.patient_id is None else v.hero_id(inv.patient_id, "patient_id")
+    pds = None
+    if patient_id is None:
+        if inv.nhs_number is None or inv.dob is None:
+            raise ValidationError("patient_id", "give patient_id, or nhs_number and dob")
+        pds = pds_fields(nhs_number=inv.nhs_number, dob=inv.dob)
+    link = link_fields(
+        appointment_type_id=inv.appointment_type_id,
+        location_id=inv.location_id,
+        practitioner_id=inv.practitioner_id,
+        from_date=inv.from_date,
+        to_date=inv.to_date,
+        expiry_date=inv.expiry_date,
+        maximum_use_count=inv.maximum_use_count,
+    )
+    kind = v.choice(inv.message_type, "message_type", v.MESSAGE_TYPES)
+    template = v.text(inv.message_template, "message_template")
+    if LINK_PLACEHOLDER not in template:
+        raise ValidationError("message_template", f"must contain {LINK_PLACEHOLDER}")
+    contact = inv.recipient_contact_detail
+    if contact is not None:
+        contact = v.contact_detail(contact, "recipient_contact_detail", kind)
+    return Plan(key, group, patient_id, pds, link, kind, template, contact)

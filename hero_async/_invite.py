@@ -1,0 +1,212 @@
+"""One invitation's steps against the ledger: register → link → message, each claimed first.
+
+The rule that keeps patients from getting two messages: before a request that could create
+a link or send a message, a claim is committed to the ledger; after it, the result. A claim
+found without a result (a crash in between) or an OutcomeUnknownError is reported
+outcome-unknown and never resent unless the caller asks (``retry_unknown=True``). A failure
+where Hero provably did not act (4xx, 429, connection never made) is recorded as failed, and
+a re-run simply tries again, reusing whatever the earlier run already obtained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+import attrs
+
+from ._errors import HeroError, OutcomeUnknownError, RateLimitError, ServerError, TransportError
+from ._ledger import Ledger, LedgerEntry, State
+from ._ratelimit import RateLimiter
+from ._report import FAILED, SENT, SKIPPED, UNKNOWN, InvitationResult
+from .models import IdentityCheckRequired
+
+if TYPE_CHECKING:
+    from ._invitation import Plan
+    from ._scope import PracticeGroupView
+
+T = TypeVar("T")
+_RETRYABLE = (RateLimitError, ServerError, TransportError)
+
+
+class _Done(Exception):
+    """Ends an invitation early with its final result."""
+
+    def __init__(self, result: InvitationResult) -> None:
+        self.result = result
+
+
+class InvitationRun:
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        limiter: RateLimiter | None,
+        retry_unknown: bool,
+        on_denied: Callable[[str, HeroError], None],
+    ) -> None:
+        self._ledger = ledger
+        self._limiter = limiter
+        self._retry_unknown = retry_unknown
+        self._on_denied = on_denied
+
+    async def invite(
+        self, view: PracticeGroupView, plan: Plan, denied: HeroError | None
+    ) -> InvitationResult:
+        entry = await self._ledger.get(plan.key)
+        try:
+            entry = await self._resume(plan, entry)
+            if denied is not None:
+                await self._fail(entry, "preflight", denied)
+            entry = await self._register(view, plan, entry)
+            entry = await self._link(view, plan, entry)
+            entry = await self._message(view, plan, entry)
+        except _Done as done:
+            return done.result
+        return _result(entry, SENT)
+
+    async def _resume(self, plan: Plan, entry: LedgerEntry | None) -> LedgerEntry:
+        if entry is None:
+            return LedgerEntry(plan.key, plan.practice_group_id, State.NEW)
+        if entry.practice_group_id != plan.practice_group_id:
+            raise _Done(
+                InvitationResult(
+                    plan.key,
+                    plan.practice_group_id,
+                    FAILED,
+                    step="ledger",
+                    error_type="KeyReused",
+                    error=f"key was used for practice group {entry.practice_group_id} before",
+                )
+            )
+        if entry.state == State.SENT:
+            raise _Done(_result(entry, SKIPPED))
+        if entry.state in State.CLAIMS or entry.state == State.UNKNOWN:
+            step = entry.step or ("link" if entry.state == State.LINK_CLAIMED else "message")
+            if not self._retry_unknown:
+                if entry.state in State.CLAIMS:  # crashed between claim and result
+                    entry = attrs.evolve(
+                        entry,
+                        state=State.UNKNOWN,
+                        step=step,
+                        error_type="Interrupted",
+                        error="run stopped after the request may have been sent",
+                    )
+                    await self._ledger.put(entry)
+                raise _Done(_result(entry, UNKNOWN))
+            if step == "link":  # the caller accepts a possible second link
+                entry = attrs.evolve(entry, link_id=None, short_link=None)
+        return entry
+
+    async def _register(
+        self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry
+    ) -> LedgerEntry:
+        if plan.patient_id is not None or entry.patient_id is not None:
+            return attrs.evolve(entry, patient_id=plan.patient_id or entry.patient_id)
+        assert plan.pds is not None  # plan() guarantees it when patient_id is absent
+        pds = plan.pds
+        outcome = await self._step(entry, "register", lambda: view.patients.register_pds(**pds))
+        if isinstance(outcome, IdentityCheckRequired):
+            await self._put_failed(
+                entry,
+                "register",
+                "IdentityCheckRequired",
+                "the patient must verify their identity with Hero first",
+            )
+        entry = attrs.evolve(entry, state=State.REGISTERED, patient_id=outcome.patient_id)
+        await self._ledger.put(entry)
+        return entry
+
+    async def _link(self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry) -> LedgerEntry:
+        if entry.link_id is None:
+            entry = attrs.evolve(
+                entry, state=State.LINK_CLAIMED, step="link", error_type=None, error=None
+            )
+            await self._ledger.put(entry)
+            fields = {**plan.link, "patient_id": entry.patient_id}
+            link = await self._step(entry, "link", lambda: view.booking_links.create(**fields))
+            entry = attrs.evolve(
+                entry, state=State.LINKED, link_id=link.id, short_link=link.short_link
+            )
+            await self._ledger.put(entry)
+        if entry.short_link is None:  # the create answer's shape is UNVERIFIED: ask again
+            link_id = entry.link_id
+            assert link_id is not None
+            link = await self._step(entry, "link", lambda: view.booking_links.get(link_id))
+            if link.short_link is None:
+                await self._put_failed(
+                    entry, "link", "MissingShortLink", "Hero returned the link without a short_link"
+                )
+            entry = attrs.evolve(entry, state=State.LINKED, short_link=link.short_link)
+            await self._ledger.put(entry)
+        return entry
+
+    async def _message(
+        self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry
+    ) -> LedgerEntry:
+        short_link, patient_id = entry.short_link, entry.patient_id
+        assert short_link is not None
+        assert patient_id is not None
+        entry = attrs.evolve(
+            entry, state=State.MESSAGE_CLAIMED, step="message", error_type=None, error=None
+        )
+        await self._ledger.put(entry)
+        sent = await self._step(
+            entry,
+            "message",
+            lambda: view.messages.send(
+                patient_id=patient_id,
+                message_type=plan.message_type,
+                message_string=plan.message(short_link),
+                recipient_contact_detail=plan.recipient_contact_detail,
+                short_link_id=entry.link_id,
+            ),
+        )
+        entry = attrs.evolve(entry, state=State.SENT, message_id=sent.message_id, step=None)
+        await self._ledger.put(entry)
+        return entry
+
+    async def _step(self, entry: LedgerEntry, step: str, call: Callable[[], Awaitable[T]]) -> T:
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        try:
+            return await call()
+        except OutcomeUnknownError as exc:
+            unknown = attrs.evolve(
+                entry, state=State.UNKNOWN, step=step, error_type=type(exc).__name__, error=str(exc)
+            )
+            await self._ledger.put(unknown)
+            raise _Done(_result(unknown, UNKNOWN)) from None
+        except HeroError as exc:
+            self._on_denied(entry.practice_group_id, exc)
+            await self._fail(entry, step, exc)
+
+    async def _fail(self, entry: LedgerEntry, step: str, exc: HeroError) -> NoReturn:
+        await self._put_failed(
+            entry, step, type(exc).__name__, str(exc), retryable=isinstance(exc, _RETRYABLE)
+        )
+
+    async def _put_failed(
+        self, entry: LedgerEntry, step: str, error_type: str, error: str, *, retryable: bool = False
+    ) -> NoReturn:
+        failed = attrs.evolve(
+            entry, state=State.FAILED, step=step, error_type=error_type, error=error
+        )
+        await self._ledger.put(failed)
+        raise _Done(_result(failed, FAILED, retryable=retryable))
+
+
+def _result(entry: LedgerEntry, state: str, *, retryable: bool = False) -> InvitationResult:
+    return InvitationResult(
+        entry.key,
+        entry.practice_group_id,
+        state,
+        step=None if state in (SENT, SKIPPED) else entry.step,
+        patient_id=entry.patient_id,
+        link_id=entry.link_id,
+        short_link=entry.short_link,
+        message_id=entry.message_id,
+        error_type=None if state in (SENT, SKIPPED) else entry.error_type,
+        error=None if state in (SENT, SKIPPED) else entry.error,
+        retryable=retryable,
+    )

@@ -1,0 +1,110 @@
+"""BulkReport: every invitation key with its final state, kept off the heap.
+
+A million-row job must not hold a million results in memory, so results are appended as JSON
+lines to a spooled temporary file (in memory while small, on disk past a few MB) and only the
+counts live on the heap. Like the ledger, the report holds Hero ids and error text only — no
+NHS numbers, contact details or message bodies.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import attrs
+
+__all__ = ["SENT", "BulkReport", "InvitationResult"]
+
+SENT, FAILED, SKIPPED, UNKNOWN = "sent", "failed", "skipped", "outcome_unknown"
+STATES = (SENT, FAILED, SKIPPED, UNKNOWN)
+_SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
+
+
+@attrs.frozen
+class InvitationResult:
+    key: str
+    practice_group_id: str
+    state: str  # sent | failed | skipped | outcome_unknown
+    step: str | None = None  # register | link | message: where it failed or may have acted
+    patient_id: str | None = None
+    link_id: str | None = None
+    short_link: str | None = None
+    message_id: str | None = None
+    error_type: str | None = None
+    error: str | None = None
+    retryable: bool = False  # failed, but Hero provably did not act: a re-run will try again
+
+
+FIELDS = [field.name for field in attrs.fields(InvitationResult)]
+
+
+class BulkReport:
+    """Counts plus a stream of results. Counts always add up to the invitations read."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(STATES, 0)
+        self._spool: IO[str] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed in close()
+            max_size=_SPOOL_IN_MEMORY_BYTES, mode="w+", encoding="utf-8"
+        )
+
+    def add(self, result: InvitationResult) -> None:
+        self.counts[result.state] += 1
+        self._spool.write(json.dumps(attrs.astuple(result), separators=(",", ":")) + "\n")
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    sent = property(lambda self: self.counts[SENT])
+    failed = property(lambda self: self.counts[FAILED])
+    skipped = property(lambda self: self.counts[SKIPPED])
+    outcome_unknown = property(lambda self: self.counts[UNKNOWN])
+
+    def results(self) -> Iterator[InvitationResult]:
+        """Every result, in the order invitations finished."""
+        self._spool.flush()
+        self._spool.seek(0)
+        for line in self._spool:
+            yield InvitationResult(*json.loads(line))
+        self._spool.seek(0, 2)  # back to the end for further writes
+
+    def write_json(self, path: str | Path) -> None:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write('{"counts": ' + json.dumps(self.counts) + ', "results": [\n')
+            for n, result in enumerate(self.results()):
+                out.write(("," if n else "") + json.dumps(attrs.asdict(result)) + "\n")
+            out.write("]}\n")
+
+    def write_csv(self, path: str | Path) -> None:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(FIELDS)
+            for result in self.results():
+                writer.writerow(["" if v is None else v for v in attrs.astuple(result)])
+
+    def write(self, path: str | Path) -> None:
+        """Write JSON or CSV, chosen by the file's suffix."""
+        (self.write_csv if str(path).endswith(".csv") else self.write_json)(path)
+
+    def close(self) -> None:
+        self._spool.close()
+
+    def __enter__(self) -> BulkReport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Closing here keeps a forgotten report from raising ResourceWarning at exit.
+        spool = getattr(self, "_spool", None)
+        if spool is not None:
+            spool.close()
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{state}={n}" for state, n in self.counts.items())
+        return f"BulkReport(total={self.total}, {counts})"
