@@ -19,6 +19,7 @@ from .resources.patients import pds_fields
 __all__ = ["DEFAULT_TEMPLATE", "LINK_PLACEHOLDER", "Invitation", "Plan"]
 
 LINK_PLACEHOLDER = "{link}"
+MAX_KEY_LENGTH = 200
 DEFAULT_TEMPLATE = "Your GP practice invites you to book an appointment: {link}"
 
 
@@ -66,10 +67,19 @@ class Plan:
         return self.template.replace(LINK_PLACEHOLDER, short_link)
 
 
+def _key(value: object) -> str:
+    # Keys never reach Hero (they live in the ledger and report), so any printable text will
+    # do, e.g. "flu-2026/9434765919"; control characters would corrupt the CSV report.
+    key = v.text(value, "key")
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationError("key", f"must be printable text of at most {MAX_KEY_LENGTH} chars")
+    return key
+
+
 def plan(invitation: Invitation) -> Plan:
     """Validate every field; raises ValidationError naming the first bad one."""
     inv = invitation
-    key = v.opaque_id(inv.key, "key")
+    key = _key(inv.key)
     group = v.practice_group_id(inv.practice_group_id)
     patient_id = None if inv.patient_id is None else v.hero_id(inv.patient_id, "patient_id")
     pds = None

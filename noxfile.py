@@ -1,0 +1,38 @@
+"""Sessions: ``nox`` runs lint, typing and tests (what CI runs); ``nox -s bench`` benchmarks.
+
+Dependency lists live once, in pyproject.toml's [dependency-groups]; nox reads them.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typing", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    session.install("-e", ".[cli]", *nox.project.dependency_groups(PYPROJECT, "typing"))
+    session.run("mypy", "--strict", "hero_async")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    session.install("-e", ".[cli]", *nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Throughput, CPU/request, memory and token-cache figures; see benchmarks/README.md."""
+    session.install("-e", ".[cli,speedups]", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.run("python", "benchmarks/run.py", *session.posargs)
