@@ -54,7 +54,8 @@ def rows(n: int, seed: int) -> list[dict[str, str]]:
                 "key": f"flu-2026/{i:06d}",
                 "practice_group_id": group,
                 "nhs_number": nhs_number(rng),
-                "dob": f"{rng.randrange(1940, 2005)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
+                "dob": f"{rng.randrange(1940, 2005)}-{rng.randrange(1, 13):02d}-"
+                f"{rng.randrange(1, 29):02d}",
                 "appointment_type_id": "10",
                 "location_id": rng.choice(["20", "21"]),
                 "expiry_date": "2027-01-31",

@@ -94,7 +94,9 @@ class HeroClient(Scope):
         self._max_connections = max_connections
         self._retry = RetryPolicy(max_retries=max_retries)
         self._clock, self._sleep = clock, sleep
-        self._limiter: RateLimiter = rate_limiter or LocalRateLimiter(rate_limit, sleep=sleep)
+        self._limiter: RateLimiter = rate_limiter or LocalRateLimiter(
+            rate_limit, clock=clock, sleep=sleep
+        )
         self._tokens = TokenCache(
             self._fetch_token, store=token_store, min_remaining=token_min_remaining, clock=clock
         )

@@ -46,3 +46,9 @@ USER_AGENT = "hero-async"
 
 # Hero documents no request-id header (UNVERIFIED); the first of these present is reported.
 REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id")
+
+# Bulk jobs: after this many consecutive 5xx / timeouts / unknown outcomes from one practice
+# group, stop sending to it for the cool-down and report its invitations failed-retryable,
+# so one struggling practice system is not hammered while the other groups carry on.
+BREAKER_THRESHOLD = 5
+BREAKER_COOLDOWN_SECONDS = 30.0

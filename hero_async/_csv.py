@@ -8,7 +8,7 @@ validation reports that row as failed, naming the field, while the other rows go
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -31,7 +31,7 @@ def read_invitations(path: str | Path) -> Iterator[Invitation]:
             yield _invitation(row, line)
 
 
-def _check_header(header: list[str], path: str | Path) -> None:
+def _check_header(header: Sequence[str], path: str | Path) -> None:
     unknown = sorted(set(header) - set(COLUMNS))
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if unknown or missing:
