@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import ipaddress
 import logging
-import os
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -24,6 +21,7 @@ from . import _constants as C
 from . import _json, _validate
 from ._auth import AccessToken, TokenCache, TokenStore
 from ._bulk import DEFAULT_CONCURRENCY, send_invitations
+from ._config import from_env, resolve_base_url
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -33,7 +31,6 @@ from ._errors import (
     OutcomeUnknownError,
     PermissionDeniedError,
     TransportError,
-    ValidationError,
     error_from_response,
 )
 from ._invitation import Invitation
@@ -43,7 +40,7 @@ from ._ratelimit import LocalRateLimiter, RateLimiter
 from ._report import BulkReport, InvitationResult
 from ._retry import IDEMPOTENT_METHODS, Decision, RetryPolicy, decide, parse_retry_after
 from ._scope import PracticeGroupView, Scope
-from ._transport import RawResponse, make_session, send
+from ._transport import RawResponse, decode_json, error_body, make_session, request_id, send
 
 __all__ = ["HeroClient"]
 
@@ -84,11 +81,11 @@ class HeroClient(Scope):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        key = _from_env(api_key, "api_key", C.ENV_API_KEY)
+        key = from_env(api_key, "api_key", C.ENV_API_KEY)
         self._api_key = _validate.header_value(key, "api_key")
-        home = _from_env(practice_group_id, "practice_group_id", C.ENV_PRACTICE_GROUP_ID)
+        home = from_env(practice_group_id, "practice_group_id", C.ENV_PRACTICE_GROUP_ID)
         self._home_group = _validate.practice_group_id(home)
-        self._base_url = _resolve_base_url(environment, base_url)
+        self._base_url = resolve_base_url(environment, base_url)
         self._timeout, self._connect_timeout = timeout, connect_timeout
         self._default_timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._max_connections = max_connections
@@ -255,7 +252,7 @@ class HeroClient(Scope):
                 status = raw.status
                 if 200 <= status < 300:
                     _trace(method, path, practice_group_id, status, started, attempt)
-                    return _decode(raw)
+                    return decode_json(raw)
                 failure = self._api_error(raw, method, path, practice_group_id)
                 decision = decide(idempotent=safe, status=status)
             _trace(method, path, practice_group_id, status, started, attempt)
@@ -295,8 +292,8 @@ class HeroClient(Scope):
             path=path,
             practice_group_id=practice_group_id,
             home_practice_group_id=self._home_group,
-            body=_error_body(raw.body),
-            request_id=_request_id(raw.headers),
+            body=error_body(raw.body),
+            request_id=request_id(raw.headers),
             retry_after=retry_after,
         )
 
@@ -311,32 +308,6 @@ class HeroClient(Scope):
             await self._tokens.invalidate(practice_group_id)
 
 
-def _decode(raw: RawResponse) -> Any:
-    if not raw.body:
-        return None
-    try:
-        return _json.loads(raw.body)
-    except _json.DecodeError:
-        raise MalformedResponseError(
-            "answer is not JSON", status=raw.status, body=raw.body.decode("utf-8", "replace")
-        ) from None
-
-
-def _error_body(body: bytes) -> Any:
-    try:
-        return _json.loads(body) if body else None
-    except _json.DecodeError:
-        return body.decode("utf-8", "replace")[:500]  # e.g. a proxy's HTML error page
-
-
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    for name in C.REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return value
-    return None
-
-
 def _trace(method: str, path: str, group: str, status: int, started: float, attempt: int) -> None:
     if _log.isEnabledFor(logging.DEBUG):
         _log.debug(
@@ -348,34 +319,3 @@ def _trace(method: str, path: str, group: str, status: int, started: float, atte
             (time.perf_counter() - started) * 1000,
             attempt + 1,
         )
-
-
-def _from_env(value: str | None, field: str, variable: str) -> str:
-    if value is None:
-        value = os.environ.get(variable)
-    if not value:
-        raise ValidationError(field, f"missing: pass {field}= or set {variable}")
-    return value
-
-
-def _resolve_base_url(environment: str | None, base_url: str | None) -> str:
-    if base_url is None:
-        env = environment or os.environ.get(C.ENV_ENVIRONMENT) or C.DEFAULT_ENVIRONMENT
-        if env not in C.ENVIRONMENTS:
-            raise ValidationError("environment", f"must be one of {sorted(C.ENVIRONMENTS)}")
-        return C.ENVIRONMENTS[env]
-    parts = urlsplit(base_url)
-    if parts.scheme == "https" and parts.hostname:
-        return base_url.rstrip("/")
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
-        return base_url.rstrip("/")
-    raise ValidationError("base_url", "must be https:// (plain http:// only for loopback hosts)")
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False

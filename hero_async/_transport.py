@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 import attrs
 
 from . import _constants as C
+from . import _json
 from ._errors import MalformedResponseError, TimeoutError, TransportError
 
-__all__ = ["RawResponse", "make_session", "send"]
+__all__ = [
+    "RawResponse",
+    "decode_json",
+    "error_body",
+    "make_session",
+    "request_id",
+    "send",
+]
 
 # Failures that happen before a single byte of the request could have reached Hero.
 _NOT_CONNECTED: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
@@ -105,3 +114,29 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def decode_json(raw: RawResponse) -> Any:
+    if not raw.body:
+        return None
+    try:
+        return _json.loads(raw.body)
+    except _json.DecodeError:
+        raise MalformedResponseError(
+            "answer is not JSON", status=raw.status, body=raw.body.decode("utf-8", "replace")
+        ) from None
+
+
+def error_body(body: bytes) -> Any:
+    try:
+        return _json.loads(body) if body else None
+    except _json.DecodeError:
+        return body.decode("utf-8", "replace")[:500]  # e.g. a proxy's HTML error page
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    for name in C.REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None

@@ -1,0 +1,241 @@
+"""``FakeHero``: lifecycle, routes, observation and fault controls of the fake server."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import random
+import socket
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from hero_async.testing import (
+    _handlers_appointments,
+    _handlers_batches,
+    _handlers_links,
+    _handlers_messages,
+    _handlers_patients,
+    _handlers_practice,
+    _handlers_slots,
+    _handlers_webhooks,
+    _jwt,
+)
+from hero_async.testing._delivery import Deliverer
+from hero_async.testing._dispatch import Dispatcher, Route
+from hero_async.testing._faults import Fault, FaultBook, FaultHandle, RateLimiter
+from hero_async.testing._log import RequestLog
+from hero_async.testing._records import Delivery, RecordedRequest, SentMessage
+from hero_async.testing._rules import scope_for
+from hero_async.testing._sandbox import sandbox_world
+from hero_async.testing._setup import WorldSetup
+from hero_async.testing._state import Json, World
+
+_ROUTE_TABLES = (
+    _handlers_practice.ROUTES,
+    _handlers_links.ROUTES,
+    _handlers_messages.ROUTES,
+    _handlers_batches.ROUTES,
+    _handlers_patients.ROUTES,
+    _handlers_slots.ROUTES,
+    _handlers_appointments.ROUTES,
+    _handlers_webhooks.ROUTES,
+)
+ROUTES = tuple(Route(m, t, h, scope_for(t)) for table in _ROUTE_TABLES for m, t, h in table)
+_SHUTDOWN_TIMEOUT = 0.5  # seconds for in-flight handlers (e.g. a latency fault) on close
+
+
+def loopback_host(host: str) -> str:
+    """The address to bind, refusing anything but loopback: the fake is never exposed."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise ValueError(f"FakeHero binds loopback only, not {host!r}")
+
+
+class FakeHero(WorldSetup):
+    """A faithful fake of the Hero Public API on 127.0.0.1, for ``async with``."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] | None = None,
+        log_limit: int | None = None,
+        seed_sandbox: bool = False,
+        *,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.clock: Callable[[], float] = clock or time.time
+        self._host, self._port = loopback_host(host), port
+        self._world = World(self.clock, random.Random(seed))
+        self._log = RequestLog(log_limit)
+        self._faults = FaultBook(random.Random(f"{seed}:faults"))  # own stream: ids stay put
+        self._limiter = RateLimiter(self.clock)
+        self._dispatcher = Dispatcher(self._world, self._log, self._faults, self._limiter)
+        self._deliverer = Deliverer(self._world, self.clock)
+        self._world.on_event = self._deliverer.announce
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+        if seed_sandbox:
+            sandbox_world(self)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("FakeHero is already running")
+        app = web.Application()
+        for route in ROUTES:
+            app.router.add_route(
+                route.method, route.template, functools.partial(self._dispatcher.handle, route)
+            )
+        app.router.add_route("*", "/{tail:.*}", functools.partial(self._dispatcher.handle, None))
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT
+        )
+        await runner.setup()
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self._host, self._port))
+        await web.SockSite(runner, sock).start()
+        await self._deliverer.start()
+        self._runner = runner
+        host = f"[{self._host}]" if family == socket.AF_INET6 else self._host
+        self._url = f"http://{host}:{sock.getsockname()[1]}"
+
+    async def close(self) -> None:
+        """Stop serving, then finish webhook deliveries. Safe to call twice."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        await self._deliverer.close()
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("FakeHero is not started: use `async with FakeHero() as fake`")
+        return self._url
+
+    # -- world switches -------------------------------------------------------------------
+    @property
+    def pds_permissive(self) -> bool:
+        """Any valid NHS number with a past dob is found on PDS (on in the sandbox)."""
+        return self._world.pds_permissive
+
+    @pds_permissive.setter
+    def pds_permissive(self, value: bool) -> None:
+        self._world.pds_permissive = value
+
+    @property
+    def batch_auto_advance(self) -> bool:
+        """Each GET of a sent batch moves it one lifecycle step (default True)."""
+        return self._world.batch_auto_advance
+
+    @batch_auto_advance.setter
+    def batch_auto_advance(self, value: bool) -> None:
+        self._world.batch_auto_advance = value
+
+    def advance_batches(self) -> None:
+        """Move every sent, unfinished batch one lifecycle step."""
+        for group in self._world.groups.values():
+            for batch in group.batches.values():
+                _handlers_batches.advance(self._world, group, batch, self.clock())
+
+    # -- observation ----------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The request log, oldest first (the last ``log_limit`` when bounded)."""
+        return list(self._log.entries)
+
+    def count(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        practice_group_id: str | None = None,
+        status: int | None = None,
+    ) -> int:
+        """Requests matching every given filter (see ``RequestLog.count``)."""
+        return self._log.count(method, path, practice_group_id, status)
+
+    def route_counts(self) -> dict[tuple[str, str], int]:
+        return self._log.by_route()
+
+    def practice_group_counts(self) -> dict[str | None, int]:
+        return self._log.by_practice_group()
+
+    @property
+    def messages(self) -> Sequence[SentMessage]:
+        """Every message actually sent, in order (read-only view; not copied)."""
+        return self._world.messages
+
+    @property
+    def booking_links(self) -> list[Json]:
+        """Every booking link created, in its current GET shape."""
+        today = self._world.today()
+        return [_handlers_links.render_link(g, link, today) for g, link in self._world.links]
+
+    def appointment(self, practice_group_id: str, appointment_id: str) -> Json:
+        """An appointment's GET shape plus ``"state"``: reserved, lapsed, confirmed, cancelled."""
+        group = self._group(practice_group_id)
+        found = group.appointments[appointment_id]
+        state = (
+            "cancelled"
+            if found.cancelled_at is not None
+            else "confirmed"
+            if found.confirmed_at is not None
+            else "reserved"
+            if (found.reserved_until or 0) > self.clock()
+            else "lapsed"
+        )
+        return {**_handlers_appointments.render(group, found), "state": state}
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return list(self._deliverer.deliveries)
+
+    async def wait_deliveries(self) -> None:
+        """Return once every webhook delivery started so far has finished."""
+        await self._deliverer.wait()
+
+    @property
+    def max_concurrent_requests(self) -> int:
+        return self._dispatcher.peak
+
+    @property
+    def jwt_secret(self) -> bytes:
+        return self._world.jwt_secret
+
+    def decode_access_token(self, token: str) -> dict[str, Any]:
+        """Verify a token this fake issued and return its claims."""
+        return _jwt.decode(token, self._world.jwt_secret)
+
+    # -- faults ---------------------------------------------------------------------------
+    def add_fault(self, fault: Fault) -> FaultHandle:
+        return self._faults.add(fault)
+
+    def clear_faults(self) -> None:
+        self._faults.handles.clear()
+
+    def set_rate_limit(self, per_second: float | None) -> None:
+        """Per-API-key limit; beyond it Hero-style 429 with ``Retry-After`` (None = off)."""
+        self._limiter.configure(per_second)

@@ -1,0 +1,149 @@
+"""The public surface: hero_async.__all__ is pinned, and importing the package does no I/O."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import hero_async
+
+EXPECTED_ALL = [
+    "APIError",
+    "AccessToken",
+    "Appointment",
+    "AppointmentType",
+    "AttachmentLink",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchMessage",
+    "BookingLink",
+    "BulkReport",
+    "ClientClosedError",
+    "CrossOrganisationDeniedError",
+    "FieldError",
+    "HeroClient",
+    "HeroError",
+    "IdentityCheckRequired",
+    "InMemoryTokenStore",
+    "Invitation",
+    "InvitationResult",
+    "Ledger",
+    "LedgerEntry",
+    "LocalRateLimiter",
+    "Location",
+    "MalformedResponseError",
+    "NotFoundError",
+    "Outcome",
+    "OutcomeUnknownError",
+    "Page",
+    "Patient",
+    "PatientSummary",
+    "PdsRegistration",
+    "PermissionDeniedError",
+    "PracticeGroup",
+    "PracticeGroupView",
+    "RateLimitError",
+    "RateLimiter",
+    "RegisteredPatient",
+    "Reservation",
+    "SentMessage",
+    "ServerError",
+    "Slot",
+    "SqliteLedger",
+    "TimeoutError",
+    "TokenStore",
+    "TransportError",
+    "ValidationError",
+    "Webhook",
+    "__version__",
+]
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    """__all__ is exactly the agreed list, sorted, without duplicates."""
+    assert hero_async.__all__ == EXPECTED_ALL
+    assert sorted(hero_async.__all__) == hero_async.__all__
+    assert len(set(hero_async.__all__)) == len(hero_async.__all__)
+
+
+def test_every_public_name_is_importable() -> None:
+    """Every name in __all__ resolves on the package (and star-import yields exactly them)."""
+    for name in hero_async.__all__:
+        assert getattr(hero_async, name) is not None, name
+    namespace: dict[str, object] = {}
+    exec("from hero_async import *", namespace)  # noqa: S102 - a fixed literal
+    namespace.pop("__builtins__", None)
+    assert sorted(namespace) == EXPECTED_ALL
+
+
+def test_version_is_a_string() -> None:
+    """__version__ is a non-empty string."""
+    assert isinstance(hero_async.__version__, str)
+    assert hero_async.__version__
+
+
+def test_timeout_error_is_also_the_builtin() -> None:
+    """hero_async.TimeoutError is catchable as the builtin TimeoutError too."""
+    assert issubclass(hero_async.TimeoutError, TimeoutError)
+    assert hero_async.TimeoutError is not TimeoutError
+
+
+_PROBE = textwrap.dedent(
+    """
+    import asyncio, gc, json, sys, threading
+
+    events = []
+    WATCH = ("socket.", "subprocess.", "os.system", "os.exec", "os.spawn", "os.fork",
+             "urllib.", "http.")
+
+    def hook(event, args):
+        if event.startswith(WATCH):
+            events.append(event)
+        elif event == "open" and len(args) > 1 and isinstance(args[1], str):
+            if any(flag in args[1] for flag in "wax+"):
+                events.append(f"open-for-write {args[0]!r}")
+
+    sys.addaudithook(hook)
+    threads_before = threading.active_count()
+
+    import hero_async  # noqa: the import under test
+
+    import aiohttp
+    sessions = [o for o in gc.get_objects() if isinstance(o, aiohttp.ClientSession)]
+    try:
+        asyncio.get_running_loop()
+        running = True
+    except RuntimeError:
+        running = False
+    print(json.dumps({
+        "events": events,
+        "sessions": len(sessions),
+        "running_loop": running,
+        "policy_created": asyncio.events._event_loop_policy is not None,
+        "threads": threading.active_count() - threads_before,
+        "loaded": "hero_async" in sys.modules,
+    }))
+    """
+)
+
+
+def test_import_does_no_io() -> None:
+    """A fresh `import hero_async` opens no socket, writes no file, starts no loop or session."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", _PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {
+        "events": [],
+        "sessions": 0,
+        "running_loop": False,
+        "policy_created": False,
+        "threads": 0,
+        "loaded": True,
+    }
