@@ -21,7 +21,7 @@ from . import _constants as C
 from . import _json, _validate
 from ._auth import AccessToken, TokenCache, TokenStore
 from ._bulk import DEFAULT_CONCURRENCY, send_invitations
-from ._config import from_env, resolve_base_url
+from ._config import check_tls, from_env, resolve_base_url
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -97,6 +97,8 @@ class HeroClient(Scope):
         self._tokens = TokenCache(
             self._fetch_token, store=token_store, min_remaining=token_min_remaining, clock=clock
         )
+        if session is not None:
+            check_tls(session, self._base_url)
         self._session = session
         self._owns_session = session is None
         self._state = _State.UNOPENED

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import _constants as C
 from ._errors import ValidationError
 
-__all__ = ["from_env", "resolve_base_url"]
+__all__ = ["check_tls", "from_env", "resolve_base_url"]
 
 
 def from_env(value: str | None, field: str, variable: str) -> str:
@@ -41,3 +42,13 @@ def _is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host or "").is_loopback
     except ValueError:
         return False
+
+
+def check_tls(session: Any, base_url: str) -> None:
+    """Refuse a caller's session whose connector skips certificate checks: the API key would
+    go to whoever answers. (Loopback URLs, i.e. the fake server, are plain http anyway.)"""
+    connector = getattr(session, "connector", None)
+    if base_url.startswith("https://") and getattr(connector, "_ssl", True) is False:
+        raise ValidationError(
+            "session", "its connector has TLS verification switched off (ssl=False); refused"
+        )
