@@ -20,6 +20,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -27,10 +28,12 @@ from typing import Protocol
 import attrs
 
 from . import _constants as C
+from ._errors import ClientClosedError
 
 __all__ = ["AccessToken", "InMemoryTokenStore", "TokenCache", "TokenStore"]
 
-Clock = Callable[[], float]  # epoch seconds; tokens expire at absolute times
+Clock = Callable[[], float]
+_MAX_EPOCH = 253402300800  # 10000-01-01T00:00:00Z  # epoch seconds; tokens expire at absolute times
 
 
 @attrs.frozen(repr=False)
@@ -73,6 +76,9 @@ def _jwt_exp(token: str) -> float | None:
         return None
     exp = payload.get("exp") if isinstance(payload, dict) else None
     if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return None
+    # Only plausible epoch seconds (finite, before year 10000); anything else → 30 minutes.
+    if not (math.isfinite(exp) and 0 < exp < _MAX_EPOCH):
         return None
     return float(exp)
 
@@ -155,7 +161,14 @@ class TokenCache:
             flight = asyncio.get_running_loop().create_task(self._refresh(practice_group_id))
             self._flights[practice_group_id] = flight
             flight.add_done_callback(lambda task: self._landed(practice_group_id, task))
-        return await asyncio.shield(flight)
+        try:
+            return await asyncio.shield(flight)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if flight.cancelled() and task is not None and not task.cancelling():
+                # The fetch was cancelled by aclose(), not this caller: say so plainly.
+                raise ClientClosedError("HeroClient closed while fetching a token") from None
+            raise
 
     async def invalidate(self, practice_group_id: str) -> None:
         """Forget the group's token (after a 401/403: the key may have been rotated)."""

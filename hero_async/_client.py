@@ -31,6 +31,7 @@ from ._errors import (
     OutcomeUnknownError,
     PermissionDeniedError,
     TransportError,
+    ValidationError,
     error_from_response,
 )
 from ._invitation import Invitation
@@ -89,6 +90,8 @@ class HeroClient(Scope):
         self._timeout, self._connect_timeout = timeout, connect_timeout
         self._default_timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._max_connections = max_connections
+        if max_retries < 0:
+            raise ValidationError("max_retries", "must be 0 or more")
         self._retry = RetryPolicy(max_retries=max_retries)
         self._clock, self._sleep = clock, sleep
         self._limiter: RateLimiter = rate_limiter or LocalRateLimiter(
@@ -205,9 +208,14 @@ class HeroClient(Scope):
     async def _fetch_token(self, practice_group_id: str) -> AccessToken:
         issued_at = self._clock()
         # Minting a token changes nothing a patient sees, so it is safe to resend.
-        body = await self._send(
-            "POST", "/v1/access_token", practice_group_id, idempotent=True, json=None
-        )
+        try:
+            body = await self._send(
+                "POST", "/v1/access_token", practice_group_id, idempotent=True, json=None
+            )
+        except MalformedResponseError as exc:  # the raw body may be the token itself
+            raise MalformedResponseError(
+                "access token answer is not JSON", status=exc.status, body=""
+            ) from None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise MalformedResponseError("no access_token in answer", status=200, body="")
@@ -226,7 +234,6 @@ class HeroClient(Scope):
         idempotent: bool | None = None,
     ) -> Any:
         """Send with the retry rules of ``_retry``; return the decoded JSON body."""
-        session = self._open_session()
         data = None if json is None else _json.dumps(json)
         headers = self._headers_for(practice_group_id)
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -234,6 +241,7 @@ class HeroClient(Scope):
         url = self._base_url + path
         for attempt in range(self._retry.max_retries + 1):
             await self._limiter.acquire()
+            session = self._open_session()  # checked per attempt: close() may come mid-backoff
             started = time.perf_counter()
             try:
                 raw = await send(

@@ -118,7 +118,8 @@ class MalformedResponseError(HeroError):
     """Hero answered with a success status but a body we could not read."""
 
     def __init__(self, message: str, *, status: int, body: str) -> None:
-        super().__init__(f"{message} (status {status}): {body[:_BODY_LIMIT]!r}")
+        # The body stays out of the message: an answer can hold tokens or signing keys.
+        super().__init__(f"{message} (status {status}, {len(body)} characters; see .body)")
         self.status = status
         self.body = body
 
@@ -242,9 +243,8 @@ def _detail(body: Any) -> str:
     if isinstance(body, Mapping):
         message = body.get("message")
         if isinstance(message, list):
-            return "; ".join(
-                f"{e.path}: {e.code or e.message}".strip() for e in _field_errors(body)
-            )
+            text = "; ".join(f"{e.path}: {e.code or e.message}" for e in _field_errors(body))
+            return text[:_BODY_LIMIT]
         if message is not None:
             return str(message)[:_BODY_LIMIT]
         return ""

@@ -76,10 +76,11 @@ class Scope:
         self, *, timeout: float | None = None, connect_timeout: float | None = None
     ) -> PracticeGroupView:
         """The same scope with per-call timeouts (seconds), e.g. inside a request handler."""
+        client = self._client
+        total = client._timeout if timeout is None else timeout
+        connect = client._connect_timeout if connect_timeout is None else connect_timeout
         return PracticeGroupView(
-            self._client,
-            self.practice_group_id,
-            aiohttp.ClientTimeout(total=timeout, connect=connect_timeout),
+            client, self.practice_group_id, aiohttp.ClientTimeout(total=total, connect=connect)
         )
 
     @cached_property

@@ -16,6 +16,7 @@ from hero_async import (
     AccessToken,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     CrossOrganisationDeniedError,
     InMemoryTokenStore,
     MalformedResponseError,
@@ -75,7 +76,7 @@ class HeldTokens:
         self.entered += 1
         if self.entered >= self.expected_entries:
             self.all_entered.set()
-        await (self.gates[group] if group in self.gates else self.default_gate).wait()
+        await self.gates.get(group, self.default_gate).wait()
         token = make_jwt(exp=self.clock() + self.lifetime, pg=group, n=self.calls[group])
         return CallbackResult(payload={"access_token": token})
 
@@ -108,6 +109,28 @@ def test_from_jwt_reads_exp() -> None:
 def test_from_jwt_falls_back_to_30_minutes(raw: str) -> None:
     """Anything without a readable numeric exp expires 30 minutes after issue."""
     token = AccessToken.from_jwt(raw, "1001", issued_at=1_700_000_000)
+    assert token.expires_at == at(1_700_000_000 + 30 * 60)
+
+
+def _jwt_with_raw_payload(payload: str) -> str:
+    encoded = base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
+    return f"{_b64url({'alg': 'HS256'})}.{encoded}.c2ln"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"exp": 1e20}',
+        '{"exp": -1e20}',
+        '{"exp": NaN}',
+        '{"exp": Infinity}',
+        '{"exp": 1700000000000}',  # milliseconds by mistake: year 55,000
+    ],
+    ids=["huge", "huge-negative", "nan", "infinity", "milliseconds"],
+)
+def test_from_jwt_out_of_range_exp_falls_back(payload: str) -> None:
+    """An exp no datetime can hold is unreadable: fall back to 30 minutes, never crash."""
+    token = AccessToken.from_jwt(_jwt_with_raw_payload(payload), "1001", issued_at=1_700_000_000)
     assert token.expires_at == at(1_700_000_000 + 30 * 60)
 
 
@@ -162,8 +185,7 @@ async def test_thousand_callers_twenty_groups_twenty_fetches(
     hero = await client()
     groups = [str(2000 + n) for n in range(20)]
     callers = [
-        asyncio.create_task(hero.practice_group(groups[n % 20]).access_token())
-        for n in range(1000)
+        asyncio.create_task(hero.practice_group(groups[n % 20]).access_token()) for n in range(1000)
     ]
     await held.all_entered.wait()  # every group's fetch is in flight and held
     for _ in range(5):
@@ -193,8 +215,7 @@ async def test_slow_group_does_not_block_other_groups(
     api.add("POST", TOKEN_PATH, callback=held.respond, repeat=True)
     hero = await client()
     b_task = asyncio.create_task(hero.practice_group("2002").access_token())
-    while held.calls["2002"] == 0:
-        await asyncio.sleep(0)
+    await held.all_entered.wait()  # B's fetch is in flight and held
     async with asyncio.timeout(5):  # a guard only: A must not wait for B
         a_token = await hero.practice_group("2001").access_token()
     assert a_token.practice_group_id == "2001"
@@ -250,11 +271,13 @@ async def test_failed_fetch_reaches_all_waiters_and_is_not_kept(
 ) -> None:
     """A 400 on the token POST fails every waiter with the same error; the next call refetches."""
     gate = asyncio.Event()
+    entered = asyncio.Event()
     calls = 0
 
     async def refuse(url: Any, **kwargs: Any) -> CallbackResult:
         nonlocal calls
         calls += 1
+        entered.set()
         await gate.wait()
         return CallbackResult(
             status=400, payload={"error": True, "statusCode": 400, "message": "nope"}
@@ -264,8 +287,7 @@ async def test_failed_fetch_reaches_all_waiters_and_is_not_kept(
     api.add("POST", TOKEN_PATH, payload={"access_token": make_jwt(exp=clock() + 1800)})
     hero = await client()
     waiters = [asyncio.create_task(hero.access_token()) for _ in range(10)]
-    while calls == 0:
-        await asyncio.sleep(0)
+    await entered.wait()
     gate.set()
     results = await asyncio.gather(*waiters, return_exceptions=True)
     assert all(isinstance(r, BadRequestError) for r in results)
@@ -312,6 +334,32 @@ async def test_token_answer_without_token_is_malformed(
     with pytest.raises(MalformedResponseError):
         await hero.access_token()
     assert (await hero.access_token()).token == "opaque-token"
+
+
+async def test_token_with_absurd_exp_is_still_usable(
+    client: ClientFactory, api: FakeHero, clock: FakeClock
+) -> None:
+    """A token whose exp is out of range (ms by mistake) is handed out, not a raw ValueError."""
+    raw = _jwt_with_raw_payload('{"exp": 1700000000000}')
+    api.add("POST", TOKEN_PATH, payload={"access_token": raw})
+    hero = await client()
+    token = await hero.access_token()
+    assert token.token == raw
+    assert token.practice_group_id == "1001"
+
+
+async def test_non_json_token_answer_does_not_leak_the_token(
+    client: ClientFactory, api: FakeHero
+) -> None:
+    """A token endpoint answering a bare JWT (not JSON) fails without putting it in the error."""
+    raw = make_jwt(exp=1_700_001_800, sub="TOKEN-SECRET-CLAIM")
+    api.add("POST", TOKEN_PATH, body=raw, content_type="text/plain")
+    hero = await client()
+    with pytest.raises(MalformedResponseError) as info:
+        await hero.access_token()
+    for text in (str(info.value), repr(info.value), repr(vars(info.value))):
+        assert raw not in text
+        assert raw.split(".")[1] not in text
 
 
 async def test_cancelled_caller_does_not_break_the_others(
@@ -423,7 +471,7 @@ async def test_close_cancels_fetches_in_flight(
     await held.all_entered.wait()
     async with asyncio.timeout(5):  # a guard only
         await hero.aclose()
-        with pytest.raises(asyncio.CancelledError):
+        with pytest.raises((asyncio.CancelledError, ClientClosedError)):
             await waiter
 
 
@@ -515,17 +563,18 @@ async def test_token_cache_with_custom_store_single_flight(clock: FakeClock) -> 
     """TokenCache over a custom store: concurrent gets share one fetch and store the result."""
     store = DictStore()
     gate = asyncio.Event()
+    started = asyncio.Event()
     fetched: list[str] = []
 
     async def fetch(group: str) -> AccessToken:
         fetched.append(group)
+        started.set()
         await gate.wait()
         return AccessToken(f"tok-{group}", at(clock() + 1800), group)
 
     cache = TokenCache(fetch, store=store, clock=clock)
     waiters = [asyncio.create_task(cache.get("1001")) for _ in range(5)]
-    while not fetched:
-        await asyncio.sleep(0)
+    await started.wait()
     gate.set()
     tokens = await asyncio.gather(*waiters)
     assert fetched == ["1001"]

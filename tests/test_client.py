@@ -15,7 +15,6 @@ from hero_async import (
     APIError,
     ClientClosedError,
     HeroClient,
-    LocalRateLimiter,
     ServerError,
     ValidationError,
 )
@@ -32,7 +31,7 @@ ME = {"id": "1001", "name": "Riverside Surgery", "sector": "nhs"}
 
 
 async def test_use_before_async_with_raises_client_closed_with_hint(api: FakeHero) -> None:
-    """A request on a client never entered raises ClientClosedError telling you to use async with."""
+    """A request on a never-entered client raises ClientClosedError saying to use async with."""
     hero = HeroClient(API_KEY, "1001", base_url=API)
     with pytest.raises(ClientClosedError, match="async with"):
         await hero.practice_group_info.me()
@@ -212,7 +211,8 @@ async def test_loopback_http_and_any_https_accepted(
 
 
 @pytest.mark.parametrize(
-    "bad_key", ["test-key-SECRET\r\n", "test-key-SECRET\n", "test\r\nkey-SECRET", " test-key-SECRET"]
+    "bad_key",
+    ["test-key-SECRET\r\n", "test-key-SECRET\n", "test\r\nkey-SECRET", " test-key-SECRET"],
 )
 def test_api_key_with_line_breaks_refused_without_echo(bad_key: str) -> None:
     """An API key with CR/LF (or stray spaces) is refused and the error never shows the key."""
@@ -354,8 +354,7 @@ async def test_debug_logs_never_contain_key_or_token(
     api.add("GET", "/v1/me", payload=ME)
     api.add("GET", "/v1/locations", status=500, repeat=True, body="down")
     api.add("GET", "/v1/patients/9", status=401, payload={"message": "Unauthorised"})
-    limiter = LocalRateLimiter(clock=clock, sleep=sleep)
-    hero = await client(max_retries=2, rate_limiter=limiter)
+    hero = await client(max_retries=2)
     with caplog.at_level(logging.DEBUG):
         got = await hero.access_token()
         await hero.practice_group_info.me()
@@ -371,3 +370,40 @@ async def test_debug_logs_never_contain_key_or_token(
         assert API_KEY not in text
         assert token not in text
         assert "TOKEN-SECRET" not in text
+
+
+async def test_with_options_keeps_unset_timeouts_from_the_client(
+    client: ClientFactory, api: FakeHero
+) -> None:
+    """with_options(connect_timeout=...) keeps the client's total timeout (never 'no limit')."""
+    api.add("GET", "/v1/me", payload=ME, repeat=True)
+    hero = await client(timeout=30.0, connect_timeout=5.0)
+    await hero.with_options(connect_timeout=1.0).practice_group_info.me()
+    await hero.with_options().practice_group_info.me()
+    [(_, calls)] = api.mock.requests.items()
+    connect_only, no_args = (call.kwargs["timeout"] for call in calls)
+    assert connect_only.connect == 1.0
+    assert connect_only.total == 30.0
+    assert no_args.total == 30.0
+    assert no_args.connect == 5.0
+
+
+async def test_request_in_backoff_when_client_closes_raises_client_closed(
+    api: FakeHero, clock: FakeClock
+) -> None:
+    """A retry due after aclose() raises ClientClosedError, not aiohttp's raw RuntimeError."""
+    api.add("GET", "/v1/me", status=503, repeat=True)
+    in_backoff = asyncio.Event()
+    release = asyncio.Event()
+
+    async def held_sleep(seconds: float) -> None:
+        in_backoff.set()
+        await release.wait()
+
+    async with HeroClient(API_KEY, "1001", base_url=API, clock=clock, sleep=held_sleep) as hero:
+        call = asyncio.create_task(hero.practice_group_info.me())
+        await in_backoff.wait()
+    release.set()
+    with pytest.raises(ClientClosedError):
+        await call
+    assert api.count() == 1

@@ -187,9 +187,7 @@ async def test_client_error_attributes(client: ClientFactory, api: FakeHero) -> 
     assert error.body == {"message": "No patient found"}
 
 
-async def test_request_id_falls_back_to_other_headers(
-    client: ClientFactory, api: FakeHero
-) -> None:
+async def test_request_id_falls_back_to_other_headers(client: ClientFactory, api: FakeHero) -> None:
     """Without x-request-id, x-amzn-requestid is reported; with none, request_id is None."""
     api.add("GET", "/v1/me", status=404, headers={"x-amzn-requestid": "amzn-1"})
     api.add("GET", "/v1/me", status=404)

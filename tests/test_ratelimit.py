@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -27,7 +28,7 @@ async def test_rate_spaces_starts_evenly(clock: FakeClock, sleep: RecordingSleep
     for _ in range(5):
         await limiter.acquire()
         starts.append(clock())
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert gaps == [pytest.approx(0.1)] * 4
     assert clock.now - starts[0] == pytest.approx(0.4)
     assert sleep.delays == [pytest.approx(0.1)] * 4
@@ -205,7 +206,7 @@ async def test_client_rate_limit_spaces_requests(
     hero = await client(rate_limit=5)
     for _ in range(4):
         await hero.practice_group_info.me()
-    gaps = [b - a for a, b in zip(sent_at, sent_at[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
     assert gaps == [pytest.approx(0.2)] * 3
 
 

@@ -712,9 +712,7 @@ async def test_appointment_types_list(client: ClientFactory, api: FakeHero) -> N
     assert kind.video is False
 
 
-async def test_appointment_types_list_without_filters(
-    client: ClientFactory, api: FakeHero
-) -> None:
+async def test_appointment_types_list_without_filters(client: ClientFactory, api: FakeHero) -> None:
     """list() with no filters sends no query; has_availability=False is sent as false."""
     api.add("GET", "/v1/appointment_types", payload={"data": [], "count": 0}, repeat=True)
     hero = await client()
@@ -851,9 +849,7 @@ async def test_slots_iterate_stops_at_short_page(client: ClientFactory, api: Fak
     ]
 
 
-async def test_slots_iterate_stops_when_count_reached(
-    client: ClientFactory, api: FakeHero
-) -> None:
+async def test_slots_iterate_stops_when_count_reached(client: ClientFactory, api: FakeHero) -> None:
     """iterate() makes no extra request once the running total reaches count."""
     seen, answer = _slot_pages(
         [{"data": _slots(1, 2), "count": 4}, {"data": _slots(3, 2), "count": 4}]
@@ -1004,7 +1000,11 @@ async def test_appointments_reschedule(client: ClientFactory, api: FakeHero) -> 
         lambda h: h.appointments.get("abc"),
         lambda h: h.appointments.cancel("3/0"),
         lambda h: h.appointments.reserve(
-            appointment_type_id="1", location_id="5", practitioner_id="9", duration=0, start_time=None
+            appointment_type_id="1",
+            location_id="5",
+            practitioner_id="9",
+            duration=0,
+            start_time=None,
         ),
         lambda h: h.appointments.reserve(
             appointment_type_id="1",

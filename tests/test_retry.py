@@ -230,7 +230,6 @@ MATRIX: list[tuple[str, str, str | type[Exception]]] = [
 async def test_retry_matrix(
     client: ClientFactory,
     api: FakeHero,
-    clock: FakeClock,
     sleep: RecordingSleep,
     method: str,
     failure: str,
@@ -239,9 +238,9 @@ async def test_retry_matrix(
     """One failure then success: safe failures are resent once, unsafe ones never."""
     path, payload, call = CALLS[method]
     api.add(method, path, **FAILURES[failure]())
-    api.add(method, path, payload=payload) if payload is not None else api.add(method, path)
-    # The limiter shares the fake clock, so a 429 pause is observable (and instant).
-    hero = await client(rate_limiter=LocalRateLimiter(clock=clock, sleep=sleep))
+    success: dict[str, Any] = {} if payload is None else {"payload": payload}
+    api.add(method, path, **success)
+    hero = await client()  # its limiter runs on the fake clock: a 429 pause is instant
     if outcome == RETRIED:
         await call(hero)
         assert api.count(method, path) == 2
@@ -303,6 +302,13 @@ async def test_max_retries_respected(
     assert len(sleep.delays) == max_retries
 
 
+@pytest.mark.parametrize("max_retries", [-1, -5])
+def test_negative_max_retries_rejected(max_retries: int) -> None:
+    """A negative max_retries is refused when the client is built, not at the first request."""
+    with pytest.raises(ValueError, match="max_retries"):
+        HeroClient("test-key-SECRET", "1001", base_url="https://api.test", max_retries=max_retries)
+
+
 async def test_default_max_retries_is_three(client: ClientFactory, api: FakeHero) -> None:
     """With defaults a failing GET is tried four times in all."""
     api.add("GET", "/v1/me", exception=aiohttp.ServerDisconnectedError(), repeat=True)
@@ -317,9 +323,7 @@ async def test_default_max_retries_is_three(client: ClientFactory, api: FakeHero
     )
 
 
-async def test_timeouts_surface_as_hero_timeout_error(
-    client: ClientFactory, api: FakeHero
-) -> None:
+async def test_timeouts_surface_as_hero_timeout_error(client: ClientFactory, api: FakeHero) -> None:
     """A GET timing out every time raises hero_async.TimeoutError (also builtins.TimeoutError)."""
     api.add("GET", "/v1/me", exception=aiohttp.SocketTimeoutError("read"), repeat=True)
     hero = await client(max_retries=1)
@@ -379,18 +383,18 @@ async def test_retry_after_honoured_on_429(
     headers = {} if header is None else {"Retry-After": header}
     api.add("GET", "/v1/me", status=429, headers=headers)
     api.add("GET", "/v1/me", payload=ME)
-    hero = await client(rate_limiter=LocalRateLimiter(clock=clock, sleep=sleep))
+    hero = await client()
     await hero.practice_group_info.me()
     assert sleep.delays == [pytest.approx(expected_pause)]
     assert api.count("GET", "/v1/me") == 2
 
 
 async def test_429_exhausted_raises_rate_limit_error_with_retry_after(
-    client: ClientFactory, api: FakeHero, clock: FakeClock, sleep: RecordingSleep
+    client: ClientFactory, api: FakeHero, sleep: RecordingSleep
 ) -> None:
     """When every attempt is a 429, RateLimitError carries the parsed retry_after."""
     api.add("POST", "/v1/messages/send", status=429, headers={"Retry-After": "4"}, repeat=True)
-    hero = await client(max_retries=2, rate_limiter=LocalRateLimiter(clock=clock, sleep=sleep))
+    hero = await client(max_retries=2)
     with pytest.raises(RateLimitError) as info:
         await hero.messages.send(patient_id="156", message_type="hero", message_string="Hi")
     assert info.value.retry_after == 4.0

@@ -33,12 +33,23 @@ def _parser() -> argparse.ArgumentParser:
         default=1000,
         help="requests kept in the log (counters keep counting; default %(default)s)",
     )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="benchmark mode: no request log, no message records (counters only)",
+    )
     return parser
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    log_limit = 0 if args.fast else args.log_limit  # --fast wins over the default bound
     fake = FakeHero(
-        seed_sandbox=True, host=args.host, port=args.port, seed=args.seed, log_limit=args.log_limit
+        seed_sandbox=True,
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        log_limit=log_limit,
+        fast=args.fast,
     )
     async with fake:
         print(f"Hero fake (sandbox) listening on {fake.url}", flush=True)

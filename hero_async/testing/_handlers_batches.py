@@ -151,7 +151,7 @@ def _send_all(world: World, group: Group, batch: Batch, now: float) -> None:
             batch_id=batch.id,
             created_at=created_at,
         )
-        world.messages.append(message)
+        world.record_message(message)
         batch.messages.append(message)
         row["status"] = "QUEUED"
 

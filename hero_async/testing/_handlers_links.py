@@ -32,9 +32,9 @@ def create_booking_link(call: Call) -> Json:
     link = Link(
         id=world.next_id("link"),
         code="".join(world.rng.choices(_CODE_ALPHABET, k=10)),
-        appointment_type_ids=[type_id or ""],
-        location_ids=[location_id or ""],
-        practitioner_ids=[practitioner_id] if practitioner_id else [],
+        appointment_type_ids=(type_id or "",),
+        location_ids=(location_id or "",),
+        practitioner_ids=(practitioner_id,) if practitioner_id else (),
         patient_id=patient_id,
         from_date=window[0],
         to_date=window[1],
@@ -42,7 +42,6 @@ def create_booking_link(call: Call) -> Json:
         maximum_uses=None if uses is None else int(uses),
     )
     group.links[link.id] = link
-    world.links.append((group.id, link))
     return render_link(group.id, link, world.today())
 
 
@@ -65,11 +64,11 @@ def update_booking_link(call: Call) -> Json:
     fields.done()
     _require_targets(call.group, type_id, location_id, None)
     if type_id is not None:
-        link.appointment_type_ids = [type_id]
+        link.appointment_type_ids = (type_id,)
     if location_id is not None:
-        link.location_ids = [location_id]
+        link.location_ids = (location_id,)
     if practitioner_id is not None:
-        link.practitioner_ids = [practitioner_id]
+        link.practitioner_ids = (practitioner_id,)
     link.from_date, link.to_date = window
     link.expiry_date = expiry if expiry is not None else link.expiry_date
     link.maximum_uses = int(uses) if uses is not None else link.maximum_uses
@@ -94,9 +93,9 @@ def render_link(group_id: str, link: Link, today: dt.date) -> Json:
         "open_count": 0,
         "unlimited_use": link.maximum_uses is None,
         "meta": {
-            "appointment_type_id": link.appointment_type_ids,
-            "location_id": link.location_ids,
-            "practitioner_id": link.practitioner_ids,
+            "appointment_type_id": list(link.appointment_type_ids),
+            "location_id": list(link.location_ids),
+            "practitioner_id": list(link.practitioner_ids),
         },
     }
 

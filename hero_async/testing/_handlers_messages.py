@@ -55,7 +55,7 @@ def send_message(call: Call) -> Json:
         attachment_uuid,
         created_at=created_at,
     )
-    world.messages.append(sent)
+    world.record_message(sent)
     answer: Json = {
         "message_id": message_id,
         "content": message_string,

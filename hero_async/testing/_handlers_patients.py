@@ -80,14 +80,10 @@ def register_patient(call: Call) -> Json:
     values = {key: value for key, value in values.items() if value is not None}
     values["dob"] = dob.isoformat() if dob else None
     existing = group.patients.get(group.patient_by_nhs.get(values.get("nhs_number", ""), ""))
-    if existing is not None and existing["dob"] == values["dob"]:
+    if existing is not None and existing.get("dob") == values["dob"]:
         existing.update(values)
         return {"patient_id": existing["id"]}
-    record = _pds.PdsRecord(values.get("nhs_number") or "", dob)
-    patient = _pds.patient_person(world.next_id("patient"), record, dob, data_source="hero")
-    patient.update(values)
-    patient["nhs_number"] = values.get("nhs_number")
-    patient["emails"] = [patient["email"]] if patient.get("email") else []
+    patient = {"id": world.next_id("patient"), "data_source": "hero", **values}
     world.store_patient(group, patient)
     return {"patient_id": patient["id"]}
 
@@ -105,7 +101,7 @@ def list_patients(call: Call) -> Json:
     if field is not None and search is not None:
         wanted = search.replace(" ", "") if field == "nhs_number" else search
         patients = [p for p in patients if p.get(field) == wanted]
-    return envelope(patients, page, dict)
+    return envelope(patients, page, _pds.render_patient)
 
 
 def list_patients_v3(call: Call) -> Json:
@@ -128,7 +124,7 @@ def get_patient(call: Call) -> Json:
     patient = call.group.patients.get(call.params["id"])
     if patient is None:
         raise Reject(404)
-    return patient
+    return _pds.render_patient(patient)
 
 
 def list_attachments(call: Call) -> Json:
@@ -150,7 +146,7 @@ def _matches(patient: Json, filters: dict[str, str | None]) -> bool:
 
 def _summary(patient: Json) -> Json:
     """v3 items (§9.3, list cut off): the patient plus ``ods_code`` (UNVERIFIED extras)."""
-    return {**patient, "ods_code": None}
+    return {**_pds.render_patient(patient), "ods_code": None}
 
 
 ROUTES = (

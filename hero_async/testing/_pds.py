@@ -11,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from hero_async.testing._state import Group, Json, World
+    from hero_async.testing._state import Group, World
+
+Json = dict[str, Any]
 
 
 @dataclasses.dataclass(slots=True)
@@ -29,6 +31,7 @@ class PdsRecord:
     postcode: str | None = None
     mobile: str | None = None
     email: str | None = None
+    invented: bool = False  # made up by the permissive spine; contacts are derived on adopt
 
 
 def trace(world: World, nhs_number: str, dob: dt.date | None) -> PdsRecord | None:
@@ -72,52 +75,78 @@ def adopt(world: World, group: Group, record: PdsRecord, dob: dt.date | None) ->
     return patient_id
 
 
+# The GET /v1/patients/{id} fields (§9.3) a stored patient leaves out; patients are stored
+# compactly (only what is known) because a benchmark may register a million of them.
+PATIENT_DEFAULTS: Final[Json] = dict.fromkeys(
+    (
+        "uid",
+        "emis_id",
+        "ehr_partner_id",
+        "dob",
+        "deceased_at",
+        "title",
+        "first_name",
+        "last_name",
+        "sex",
+        "nhs_number",
+        "email",
+        "mobile",
+        "last_sync_at",
+        "address_line_1",
+        "address_line_2",
+        "address_line_3",
+        "country",
+        "postcode",
+        "town",
+        "county",
+        "notes",
+        "sex_changed_at",
+    ),
+) | {"restricted": False, "status": "unarchived"}
+
+
 def patient_person(
     patient_id: str, record: PdsRecord, dob: dt.date | None, *, data_source: str
 ) -> Json:
-    """A patient in the ``GET /v1/patients/{id}`` shape (§9.3); dob is sent date-only."""
-    return {
-        "id": patient_id,
-        "uid": None,
-        "emis_id": None,
-        "ehr_partner_id": None,
+    """A stored patient: id, data_source and whatever the record knows (never None values)."""
+    known = {
         "dob": dob.isoformat() if dob else None,
-        "deceased_at": None,
-        "title": None,
+        "nhs_number": record.nhs_number or None,
         "first_name": record.first_name,
         "last_name": record.last_name,
-        "sex": None,
-        "nhs_number": record.nhs_number,
-        "email": record.email,
-        "emails": [record.email] if record.email else [],
-        "mobile": record.mobile,
-        "last_sync_at": None,
-        "address_line_1": None,
-        "address_line_2": None,
-        "address_line_3": None,
-        "country": None,
         "postcode": record.postcode,
-        "town": None,
-        "county": None,
-        "notes": None,
-        "verification_credentials": [],
+        "mobile": record.mobile,
+        "email": record.email,
+    }
+    if record.invented:
+        known["mobile"], known["email"] = _made_up_contacts(record.nhs_number)
+    return {
+        "id": patient_id,
         "data_source": data_source,
-        "restricted": False,
-        "sex_changed_at": None,
-        "status": "unarchived",
+        **{key: value for key, value in known.items() if value is not None},
+    }
+
+
+def render_patient(patient: Json) -> Json:
+    """The full ``GET /v1/patients/{id}`` shape of a stored patient."""
+    email = patient.get("email")
+    return {
+        **PATIENT_DEFAULTS,
+        **patient,
+        "emails": [email] if email else [],
+        "verification_credentials": [],
     }
 
 
 def _invent_person(world: World, nhs_number: str, dob: dt.date | None) -> PdsRecord:
-    # Contact details in Ofcom's drama range and example.com: never a real person.
-    record = PdsRecord(
-        nhs_number,
-        dob,
-        mobile=f"07700900{int(nhs_number) % 1000:03d}",
-        email=f"patient.{nhs_number}@example.com",
-    )
+    record = PdsRecord(nhs_number, dob, invented=True)
     world.pds[nhs_number] = record
     return record
+
+
+def _made_up_contacts(nhs_number: str) -> tuple[str, str]:
+    """Ofcom's drama range and example.com: never a real person's phone or inbox."""
+    return f"07700900{int(nhs_number) % 1000:03d}", f"patient.{nhs_number}@example.com"
 
 
 def _postcode(value: str) -> str:

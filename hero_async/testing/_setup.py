@@ -88,9 +88,9 @@ class WorldSetup:
         if number:
             self._world.pds[number] = record
         new_id = patient_id or self._world.next_id("patient")
-        person = _pds.patient_person(new_id, record, record.dob, data_source="pds")
-        person["nhs_number"] = number
-        self._world.store_patient(group, person)
+        self._world.store_patient(
+            group, _pds.patient_person(new_id, record, record.dob, data_source="pds")
+        )
         return new_id
 
     def add_identity_check_patient(self, nhs_number: str, dob: str | None = None) -> None:

@@ -66,9 +66,9 @@ class Appointment:
 class Link:
     id: str
     code: str
-    appointment_type_ids: list[str]
-    location_ids: list[str]
-    practitioner_ids: list[str]
+    appointment_type_ids: tuple[str, ...]
+    location_ids: tuple[str, ...]
+    practitioner_ids: tuple[str, ...]
     patient_id: str | None = None
     from_date: dt.date | None = None
     to_date: dt.date | None = None
@@ -148,7 +148,8 @@ class World:
         self.pds_permissive = False
         self.batch_auto_advance = True
         self.messages: list[SentMessage] = []
-        self.links: list[tuple[str, Link]] = []  # (practice group, link) in creation order
+        self.message_count = 0
+        self.keep_messages = True  # False in fast mode: count sends, keep no record
         self.on_event: Callable[[Event], None] = lambda event: None
         self.jwt_secret = rng.randbytes(32)
         self._ids = {kind: itertools.count(start) for kind, start in _ID_STARTS.items()}
@@ -171,6 +172,11 @@ class World:
 
     def find_patient_anywhere(self, patient_id: str) -> bool:
         return any(patient_id in g.patients for g in self.groups.values())
+
+    def record_message(self, message: SentMessage) -> None:
+        self.message_count += 1
+        if self.keep_messages:
+            self.messages.append(message)
 
     def store_patient(self, group: Group, patient: Json) -> None:
         group.patients[patient["id"]] = patient
