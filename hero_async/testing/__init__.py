@@ -31,18 +31,19 @@ denial answer 403; unknown body keys are accepted; ids named in a body that the 
 lacks (patient, short link, attachment, type, location) answer 404; a taken slot answers
 400; the request-id header is ``x-request-id``; pages default to 20 and refuse more than 100.
 
-Speed (measured with ``tests/testing/bench_fake.py``: raw aiohttp client, 20,000 requests,
-64 in flight, 2-vCPU container, CPython 3.11, no uvloop): ``POST /v1/messages/send`` and
-``POST /v1/booking_links`` each run at about 7,300 requests/s against
-``python -m hero_async.testing`` in its own process, and about 4,200 requests/s when the
-client shares the fake's event loop. For million-request runs pass ``log_limit`` (e.g. 0):
-the counters behind ``count()`` keep counting past the bound; messages and links created are
-kept in memory, as Hero would keep them.
+Speed (measured with ``tests/testing/bench_fake.py``: raw aiohttp client, 20,000-30,000
+requests, 64 in flight, 2-vCPU container, CPython 3.11, no uvloop): ``POST /v1/messages/send``
+and ``POST /v1/booking_links`` each run at about 8,000 requests/s against
+``python -m hero_async.testing --fast`` in its own process, and about 4,000 requests/s when
+the client shares the fake's event loop. For million-request runs use ``FakeHero(fast=True)``
+(no request log, no message records; ``count()`` and ``message_count`` stay exact) or a
+``log_limit``. Patients and links are world state and stay in memory: about 1.3 KB per
+registered patient plus booking link.
 """
 
 from hero_async.testing._fake import FakeHero
 from hero_async.testing._faults import Fault, FaultHandle
-from hero_async.testing._records import Delivery, Event, RecordedRequest, SentMessage
+from hero_async.testing._records import Delivery, RecordedRequest, SentMessage
 from hero_async.testing._rules import REQUEST_ID_HEADER, SCOPES
 from hero_async.testing._sandbox import (
     SANDBOX_API_KEY,
@@ -70,7 +71,6 @@ __all__ = [
     "SANDBOX_PRACTICE_GROUP_ID",
     "SCOPES",
     "Delivery",
-    "Event",
     "FakeHero",
     "Fault",
     "FaultHandle",

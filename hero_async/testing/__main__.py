@@ -11,7 +11,8 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from hero_async.testing._fake import FakeHero, loopback_host
+from hero_async.testing._app import loopback_host
+from hero_async.testing._fake import FakeHero
 from hero_async.testing._sandbox import SANDBOX_API_KEY, SANDBOX_PRACTICE_GROUP_ID
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import random
-import socket
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -14,50 +11,20 @@ from typing import Any, Self
 from aiohttp import web
 
 from hero_async.testing import (
+    _app,
     _handlers_appointments,
     _handlers_batches,
     _handlers_links,
-    _handlers_messages,
-    _handlers_patients,
-    _handlers_practice,
-    _handlers_slots,
-    _handlers_webhooks,
     _jwt,
 )
 from hero_async.testing._delivery import Deliverer
-from hero_async.testing._dispatch import Dispatcher, Route
+from hero_async.testing._dispatch import Dispatcher
 from hero_async.testing._faults import Fault, FaultBook, FaultHandle, RateLimiter
 from hero_async.testing._log import RequestLog
 from hero_async.testing._records import Delivery, RecordedRequest, SentMessage
-from hero_async.testing._rules import scope_for
 from hero_async.testing._sandbox import sandbox_world
 from hero_async.testing._setup import WorldSetup
 from hero_async.testing._state import Json, World
-
-_ROUTE_TABLES = (
-    _handlers_practice.ROUTES,
-    _handlers_links.ROUTES,
-    _handlers_messages.ROUTES,
-    _handlers_batches.ROUTES,
-    _handlers_patients.ROUTES,
-    _handlers_slots.ROUTES,
-    _handlers_appointments.ROUTES,
-    _handlers_webhooks.ROUTES,
-)
-ROUTES = tuple(Route(m, t, h, scope_for(t)) for table in _ROUTE_TABLES for m, t, h in table)
-_SHUTDOWN_TIMEOUT = 0.5  # seconds for in-flight handlers (e.g. a latency fault) on close
-
-
-def loopback_host(host: str) -> str:
-    """The address to bind, refusing anything but loopback: the fake is never exposed."""
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return host
-    except ValueError:
-        pass
-    raise ValueError(f"FakeHero binds loopback only, not {host!r}")
 
 
 class FakeHero(WorldSetup):
@@ -77,7 +44,7 @@ class FakeHero(WorldSetup):
         """``fast`` is for benchmarks: no request log (unless ``log_limit`` is given) and no
         ``messages`` records, only ``message_count`` and the request counters."""
         self.clock: Callable[[], float] = clock or time.time
-        self._host, self._port = loopback_host(host), port
+        self._host, self._port = _app.loopback_host(host), port
         self._world = World(self.clock, random.Random(seed))
         self._world.keep_messages = not fast
         self._log = RequestLog(0 if fast and log_limit is None else log_limit)
@@ -107,25 +74,10 @@ class FakeHero(WorldSetup):
     async def start(self) -> None:
         if self._runner is not None:
             raise RuntimeError("FakeHero is already running")
-        app = web.Application()
-        for route in ROUTES:
-            app.router.add_route(
-                route.method, route.template, functools.partial(self._dispatcher.handle, route)
-            )
-        app.router.add_route("*", "/{tail:.*}", functools.partial(self._dispatcher.handle, None))
-        runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT
-        )
-        await runner.setup()
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
-        await web.SockSite(runner, sock).start()
+        sock, url = _app.bind(self._host, self._port)
+        self._runner = await _app.serve(_app.build_app(self._dispatcher), sock)
         await self._deliverer.start()
-        self._runner = runner
-        host = f"[{self._host}]" if family == socket.AF_INET6 else self._host
-        self._url = f"http://{host}:{sock.getsockname()[1]}"
+        self._url = url
 
     async def close(self) -> None:
         """Stop serving, then finish webhook deliveries. Safe to call twice."""

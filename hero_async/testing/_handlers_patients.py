@@ -83,7 +83,7 @@ def register_patient(call: Call) -> Json:
     if existing is not None and existing.get("dob") == values["dob"]:
         existing.update(values)
         return {"patient_id": existing["id"]}
-    patient = {"id": world.next_id("patient"), "data_source": "hero", **values}
+    patient = {"id": world.new_patient_id(), "data_source": "hero", **values}
     world.store_patient(group, patient)
     return {"patient_id": patient["id"]}
 

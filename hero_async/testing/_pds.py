@@ -69,7 +69,7 @@ def adopt(world: World, group: Group, record: PdsRecord, dob: dt.date | None) ->
     digest = hashlib.sha256(f"{group.id}:{record.nhs_number}".encode()).digest()
     patient_id = str(200_000_000 + int.from_bytes(digest[:8], "big") % 800_000_000)
     if world.find_patient_anywhere(patient_id):
-        patient_id = world.next_id("patient")
+        patient_id = world.new_patient_id()
     person = patient_person(patient_id, record, dob or record.dob, data_source="pds")
     world.store_patient(group, person)
     return patient_id

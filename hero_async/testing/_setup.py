@@ -87,7 +87,7 @@ class WorldSetup:
         )
         if number:
             self._world.pds[number] = record
-        new_id = patient_id or self._world.next_id("patient")
+        new_id = patient_id or self._world.new_patient_id()
         self._world.store_patient(
             group, _pds.patient_person(new_id, record, record.dob, data_source="pds")
         )
@@ -122,7 +122,7 @@ class WorldSetup:
     ) -> str:
         """An appointment type (§10 shape); ``location_ids`` None means offered everywhere."""
         group = self._group(practice_group_id)
-        type_id = id or self._world.next_id("type")
+        type_id = id or self._world.next_id("type", group.appointment_types)
         group.appointment_types[type_id] = {
             "id": type_id,
             "name": name,
@@ -153,8 +153,9 @@ class WorldSetup:
         **extra: object,
     ) -> str:
         """A location; item fields beyond id and name were not captured, so pass any."""
-        location_id = id or self._world.next_id("location")
-        self._group(practice_group_id).locations[location_id] = {
+        locations = self._group(practice_group_id).locations
+        location_id = id or self._world.next_id("location", locations)
+        locations[location_id] = {
             "id": location_id,
             "name": name,
             **extra,
@@ -180,7 +181,7 @@ class WorldSetup:
         ):
             if not found:
                 raise ValueError(f"add the appointment {what} to {practice_group_id} first")
-        slot_id = id or self._world.next_id("slot")
+        slot_id = id or self._world.next_id("slot", group.slots)
         group.slots[slot_id] = Slot(
             slot_id, appointment_type_id, location_id, practitioner_id, _when(start_time), minutes
         )

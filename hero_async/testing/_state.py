@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import TYPE_CHECKING, Any
 
 from multidict import MultiMapping
@@ -154,8 +154,17 @@ class World:
         self.jwt_secret = rng.randbytes(32)
         self._ids = {kind: itertools.count(start) for kind, start in _ID_STARTS.items()}
 
-    def next_id(self, kind: str) -> str:
-        return str(next(self._ids[kind]))
+    def next_id(self, kind: str, taken: Container[str] = ()) -> str:
+        """The next id of a sequence, skipping any a test seeded explicitly."""
+        while (candidate := str(next(self._ids[kind]))) in taken:
+            pass
+        return candidate
+
+    def new_patient_id(self) -> str:
+        """Patient ids are global (a patient of one group is a 404 in another)."""
+        while self.find_patient_anywhere(candidate := self.next_id("patient")):
+            pass
+        return candidate
 
     def uuid(self) -> str:
         """A UUID4 string from the seeded RNG (batch, webhook and attachment ids)."""

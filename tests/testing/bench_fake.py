@@ -2,7 +2,7 @@
 
     python tests/testing/bench_fake.py                 # fake in this process
     python tests/testing/bench_fake.py --url URL       # fake already running elsewhere, e.g.
-                                                       # python -m hero_async.testing --port 8080
+                                                       # python -m hero_async.testing --fast
 
 Sends a bounded number of POST /v1/messages/send and POST /v1/booking_links with a fixed
 number in flight and prints requests/s for each.
@@ -29,7 +29,7 @@ async def _target(url: str | None) -> AsyncIterator[str]:
     if url:
         yield url
         return
-    async with FakeHero(seed_sandbox=True, log_limit=0) as fake:
+    async with FakeHero(seed_sandbox=True, fast=True) as fake:
         yield fake.url
 
 

@@ -70,3 +70,18 @@ async def test_log_limit_zero_keeps_only_counters() -> None:
         await Caller(session)("GET", "/v1/me")
     assert fake.requests == []
     assert fake.count(path="/v1/me", status=200) == 1
+
+
+async def test_fast_mode_counts_but_keeps_no_history() -> None:
+    """For benchmarks: no request log, no message records; counts stay exact."""
+    fake = FakeHero(fast=True)
+    fake.add_practice_group("1001")
+    fake.add_api_key(KEY, "1001")
+    fake.add_patient("1001", nhs_number="9434765919", mobile="07700900123", patient_id="501")
+    body = {"patient_id": "501", "message_type": "sms", "message_string": "hi"}
+    async with fake, aiohttp.ClientSession(fake.url) as session:
+        for _ in range(3):
+            await Caller(session).ok("POST", "/v1/messages/send", body)
+    assert (fake.requests, list(fake.messages)) == ([], [])
+    assert fake.message_count == 3
+    assert fake.count(method="POST", path="/v1/messages/send") == 3

@@ -88,18 +88,29 @@ def test_sandbox_world_can_seed_an_existing_fake() -> None:
     assert fake.pds_permissive
 
 
-def test_public_surface_is_pinned_and_sorted() -> None:
-    """Tests and other engineers depend on these names."""
-    names = hero_async.testing.__all__
-    assert {
+def test_public_surface_is_pinned() -> None:
+    """Tests, the CLI, examples and benchmarks depend on exactly these names."""
+    assert hero_async.testing.__all__ == [
+        "REQUEST_ID_HEADER",
+        "SANDBOX_API_KEY",
+        "SANDBOX_IDENTITY_CHECK_NHS",
+        "SANDBOX_NETWORK",
+        "SANDBOX_NETWORK_GROUP_IDS",
+        "SANDBOX_NOT_FOUND_NHS",
+        "SANDBOX_OUTSIDE_GROUP_ID",
+        "SANDBOX_PATIENT_DOB",
+        "SANDBOX_PATIENT_NHS",
+        "SANDBOX_PRACTICE_GROUP_ID",
+        "SCOPES",
+        "Delivery",
         "FakeHero",
         "Fault",
+        "FaultHandle",
         "RecordedRequest",
+        "SentMessage",
         "sandbox_world",
-        "SANDBOX_IDENTITY_CHECK_NHS",
-        "SANDBOX_NOT_FOUND_NHS",
-    } <= set(names)
-    assert all(hasattr(hero_async.testing, name) for name in names)
+    ]
+    assert all(hasattr(hero_async.testing, name) for name in hero_async.testing.__all__)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "example.com"])  # noqa: S104
@@ -129,3 +140,14 @@ async def test_module_runs_standalone_in_its_own_process() -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+def test_generated_ids_never_overwrite_seeded_ones() -> None:
+    """Sandbox types 10/11 and locations 20/21 survive later id-less additions."""
+    fake = FakeHero(seed_sandbox=True)
+    new_type = fake.add_appointment_type("1001", name="Smear test")
+    new_location = fake.add_location("1001", name="Annexe")
+    assert new_type not in ("10", "11")
+    assert new_location not in ("20", "21")
+    first = fake.add_patient("1001", nhs_number="9000000009", patient_id="100002")
+    assert fake.add_patient("1001", nhs_number="9000000017") not in (first, "100001")
