@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ._breaker import TROUBLE, CircuitBreaker
+from ._breaker import CircuitBreaker
 from ._errors import (
     AuthenticationError,
     CrossOrganisationDeniedError,
@@ -32,7 +32,7 @@ from ._invitation import Invitation, Plan, plan
 from ._invite import InvitationRun
 from ._ledger import Ledger, NullLedger, SqliteLedger
 from ._ratelimit import LocalRateLimiter
-from ._report import FAILED, SENT, SKIPPED, UNKNOWN, BulkReport, InvitationResult
+from ._report import FAILED, SKIPPED, BulkReport, InvitationResult
 
 if TYPE_CHECKING:
     from ._client import HeroClient
@@ -110,6 +110,7 @@ class Job:
             limiter=LocalRateLimiter(rate_limit) if rate_limit else None,
             retry_unknown=retry_unknown,
             on_denied=self._deny,
+            breaker=CircuitBreaker(),
         )
         self._on_progress = on_progress
         self._shard_size = shard_size
@@ -118,7 +119,6 @@ class Job:
         self._denied: dict[str, HeroError] = {}
         self._checked: set[str] = set()
         self._views: dict[str, PracticeGroupView] = {}
-        self._breaker = CircuitBreaker()
 
     async def run(self, invitations: Iterable[Invitation] | AsyncIterable[Invitation]) -> None:
         queue: asyncio.Queue[Shard | None] = asyncio.Queue(maxsize=self._runners)
@@ -148,14 +148,9 @@ class Job:
                 tasks.create_task(self._one(view, item))
 
     async def _one(self, view: PracticeGroupView, item: Plan) -> None:
-        group = item.practice_group_id
         try:
-            if not self._breaker.allow(group):
-                result = _circuit_open(item)
-            else:
-                denied = await self._preflight(view)
-                result = await self._run.invite(view, item, denied)
-                self._breaker.record(group, trouble=_trouble(result))
+            denied = await self._preflight(view)
+            result = await self._run.invite(view, item, denied)
         finally:
             self._slots.release()
             self._pending.discard(item.key)
@@ -240,26 +235,6 @@ class Job:
             return None
         self._pending.add(item.key)
         return item
-
-
-def _trouble(result: InvitationResult) -> bool | None:
-    if result.state == SENT:
-        return False
-    if result.state in (FAILED, UNKNOWN) and result.error_type in TROUBLE:
-        return True
-    return None
-
-
-def _circuit_open(item: Plan) -> InvitationResult:
-    return InvitationResult(
-        item.key,
-        item.practice_group_id,
-        FAILED,
-        step="circuit",
-        error_type="CircuitOpen",
-        error="paused after repeated errors from this practice group; not sent, safe to re-run",
-        retryable=True,
-    )
 
 
 async def _aiter(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import attrs
 
+from ._breaker import TROUBLE, CircuitBreaker
 from ._errors import HeroError, OutcomeUnknownError, RateLimitError, ServerError, TransportError
 from ._ledger import Ledger, LedgerEntry, State
 from ._ratelimit import RateLimiter
@@ -44,7 +45,9 @@ class InvitationRun:
         limiter: RateLimiter | None,
         retry_unknown: bool,
         on_denied: Callable[[str, HeroError], None],
+        breaker: CircuitBreaker,
     ) -> None:
+        self._breaker = breaker
         self._ledger = ledger
         self._limiter = limiter
         self._retry_unknown = retry_unknown
@@ -58,12 +61,40 @@ class InvitationRun:
             entry = await self._resume(plan, entry)
             if denied is not None:
                 await self._fail(entry, "preflight", denied)
+            return await self._send(view, plan, entry)
+        except _Done as done:
+            return done.result
+
+    async def _send(
+        self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry
+    ) -> InvitationResult:
+        """The live steps, behind the group's circuit breaker (the ledger was read first, so
+        finished keys are still skipped while a group is paused)."""
+        group = plan.practice_group_id
+        if not self._breaker.allow(group):
+            raise _Done(
+                _result(
+                    attrs.evolve(
+                        entry,
+                        step="circuit",
+                        error_type="CircuitOpen",
+                        error="paused after repeated errors from this practice group; not sent",
+                    ),
+                    FAILED,
+                    retryable=True,
+                )
+            )
+        result = None
+        try:
             entry = await self._register(view, plan, entry)
             entry = await self._link(view, plan, entry)
             entry = await self._message(view, plan, entry)
+            result = _result(entry, SENT)
         except _Done as done:
-            return done.result
-        return _result(entry, SENT)
+            result = done.result
+        finally:  # cancelled: result stays None, which says nothing of the group's health
+            self._breaker.record(group, trouble=_trouble(result))
+        return result
 
     async def _resume(self, plan: Plan, entry: LedgerEntry | None) -> LedgerEntry:
         if entry is None:
@@ -194,6 +225,14 @@ class InvitationRun:
         )
         await self._ledger.put(failed)
         raise _Done(_result(failed, FAILED, retryable=retryable))
+
+
+def _trouble(result: InvitationResult | None) -> bool | None:
+    if result is None:
+        return None
+    if result.state == SENT:
+        return False
+    return True if result.error_type in TROUBLE else None
 
 
 def _result(entry: LedgerEntry, state: str, *, retryable: bool = False) -> InvitationResult:
