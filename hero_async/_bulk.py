@@ -14,6 +14,8 @@ bounded batch of keys) is the unit that could later run as one job on a distribu
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +32,7 @@ from ._errors import (
 )
 from ._invitation import Invitation, Plan, plan
 from ._invite import InvitationRun
-from ._ledger import Ledger, NullLedger, SqliteLedger
+from ._ledger import Ledger, SqliteLedger
 from ._ratelimit import LocalRateLimiter
 from ._report import FAILED, SKIPPED, BulkReport, InvitationResult
 
@@ -64,27 +66,35 @@ async def send_invitations(
     """Invite every patient; see ``Job`` for the guarantees. ``ledger`` may be a SQLite path."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    owned = isinstance(ledger, str | Path)
-    store: Ledger = (
-        SqliteLedger(ledger) if isinstance(ledger, str | Path) else (ledger or NullLedger())
-    )
-    job = Job(
-        client,
-        store,
-        concurrency=concurrency,
-        rate_limit=rate_limit,
-        on_progress=on_progress,
-        retry_unknown=retry_unknown,
-    )
-    try:
-        await job.run(invitations)
-    except BaseException:
-        job.report.close()
-        raise
-    finally:
-        if owned:
-            await store.close()
+    async with contextlib.AsyncExitStack() as stack:
+        store = _open_ledger(ledger, stack)
+        job = Job(
+            client,
+            store,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            on_progress=on_progress,
+            retry_unknown=retry_unknown,
+        )
+        try:
+            await job.run(invitations)
+        except BaseException:
+            job.report.close()
+            raise
     return job.report
+
+
+def _open_ledger(ledger: Ledger | str | Path | None, stack: contextlib.AsyncExitStack) -> Ledger:
+    """A path opens a SQLite ledger; None a throwaway one, so a key repeated in the input is
+    never sent twice even without a ledger (it lives on disk: memory stays flat)."""
+    if ledger is None:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="hero-ledger-"))
+        ledger = SqliteLedger(Path(folder) / "run.db", durable=False)
+        stack.push_async_callback(ledger.close)
+    elif isinstance(ledger, str | Path):
+        ledger = SqliteLedger(ledger)
+        stack.push_async_callback(ledger.close)
+    return ledger
 
 
 class Job:
@@ -107,17 +117,18 @@ class Job:
         self._slots = asyncio.Semaphore(concurrency)
         self._run = InvitationRun(
             ledger,
-            limiter=LocalRateLimiter(rate_limit) if rate_limit else None,
             retry_unknown=retry_unknown,
             on_denied=self._deny,
             breaker=CircuitBreaker(),
         )
+        # The job's own cap gates every request of its steps, retries included.
+        self._limiter = LocalRateLimiter(rate_limit) if rate_limit else None
         self._on_progress = on_progress
         self._shard_size = shard_size
         self._runners = 2 + concurrency // shard_size
         self._pending: set[str] = set()  # keys buffered or in flight: bounded, see module doc
         self._denied: dict[str, HeroError] = {}
-        self._checked: set[str] = set()
+        self._checks: dict[str, asyncio.Future[HeroError | None]] = {}
         self._views: dict[str, PracticeGroupView] = {}
 
     async def run(self, invitations: Iterable[Invitation] | AsyncIterable[Invitation]) -> None:
@@ -157,18 +168,24 @@ class Job:
         self._finish(result)
 
     async def _preflight(self, view: PracticeGroupView) -> HeroError | None:
-        """Check a group once (its token fetch is cheap and single-flight): a group outside
-        the network then fails fast instead of costing one request per invitation."""
+        """Check a group once (its token fetch is cheap): a group outside the network then
+        fails fast instead of costing one request per invitation. One check task per group,
+        so invitations starting while it runs wait for its verdict instead of asking again."""
         group = view.practice_group_id
-        if group not in self._checked and group not in self._denied:
-            try:
-                await view.access_token()
-            except (AuthenticationError, PermissionDeniedError) as exc:
-                self._deny(group, exc)
-            except HeroError:
-                pass  # a flaky token endpoint is no verdict on the group; the steps will tell
-            self._checked.add(group)
-        return self._denied.get(group)
+        check = self._checks.get(group)
+        if check is None:
+            check = self._checks[group] = asyncio.ensure_future(self._check(view))
+        verdict = await asyncio.shield(check)
+        return self._denied.get(group) or verdict
+
+    async def _check(self, view: PracticeGroupView) -> HeroError | None:
+        try:
+            await view.access_token()
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            self._deny(view.practice_group_id, exc)
+        except HeroError:
+            pass  # a flaky token endpoint is no verdict on the group; the steps will tell
+        return self._denied.get(view.practice_group_id)
 
     def _deny(self, group: str, error: HeroError) -> None:
         if isinstance(error, AuthenticationError | CrossOrganisationDeniedError):
@@ -178,6 +195,7 @@ class Job:
         view = self._views.get(group)
         if view is None:
             view = self._views[group] = self._client.practice_group(group)
+            view._extra_limiter = self._limiter
         return view
 
     def _finish(self, result: InvitationResult) -> None:

@@ -232,6 +232,7 @@ class HeroClient(Scope):
         params: list[tuple[str, str]] | None = None,
         call_timeout: aiohttp.ClientTimeout | None = None,
         idempotent: bool | None = None,
+        extra_limiter: RateLimiter | None = None,
     ) -> Any:
         """Send with the retry rules of ``_retry``; return the decoded JSON body."""
         data = None if json is None else _json.dumps(json)
@@ -240,6 +241,8 @@ class HeroClient(Scope):
         delays = self._retry.delays()
         url = self._base_url + path
         for attempt in range(self._retry.max_retries + 1):
+            if extra_limiter is not None:
+                await extra_limiter.acquire()
             await self._limiter.acquire()
             session = self._open_session()  # checked per attempt: close() may come mid-backoff
             started = time.perf_counter()

@@ -66,6 +66,18 @@ class Plan:
         # str.replace, not str.format: practice-written text may contain other braces.
         return self.template.replace(LINK_PLACEHOLDER, short_link)
 
+    def message_body(self, patient_id: str, short_link: str, link_id: str | None) -> dict[str, Any]:
+        """The messages/send body; every part was validated by ``plan()`` or came from Hero."""
+        body = {
+            "patient_id": patient_id,
+            "message_type": self.message_type,
+            "message_string": self.message(short_link),
+            "short_link_id": link_id,
+        }
+        if self.recipient_contact_detail is not None:
+            body["recipient_contact_detail"] = self.recipient_contact_detail
+        return body
+
 
 def _key(value: object) -> str:
     # Keys never reach Hero (they live in the ledger and report), so any printable text will

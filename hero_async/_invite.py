@@ -13,12 +13,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-import attrs
-
 from ._breaker import TROUBLE, CircuitBreaker
 from ._errors import HeroError, OutcomeUnknownError, RateLimitError, ServerError, TransportError
 from ._ledger import Ledger, LedgerEntry, State
-from ._ratelimit import RateLimiter
 from ._report import FAILED, SENT, SKIPPED, UNKNOWN, InvitationResult
 from .models import IdentityCheckRequired
 
@@ -42,14 +39,12 @@ class InvitationRun:
         self,
         ledger: Ledger,
         *,
-        limiter: RateLimiter | None,
         retry_unknown: bool,
         on_denied: Callable[[str, HeroError], None],
         breaker: CircuitBreaker,
     ) -> None:
         self._breaker = breaker
         self._ledger = ledger
-        self._limiter = limiter
         self._retry_unknown = retry_unknown
         self._on_denied = on_denied
 
@@ -74,8 +69,7 @@ class InvitationRun:
         if not self._breaker.allow(group):
             raise _Done(
                 _result(
-                    attrs.evolve(
-                        entry,
+                    entry._replace(
                         step="circuit",
                         error_type="CircuitOpen",
                         error="paused after repeated errors from this practice group; not sent",
@@ -116,8 +110,7 @@ class InvitationRun:
             step = entry.step or ("link" if entry.state == State.LINK_CLAIMED else "message")
             if not self._retry_unknown:
                 if entry.state in State.CLAIMS:  # crashed between claim and result
-                    entry = attrs.evolve(
-                        entry,
+                    entry = entry._replace(
                         state=State.UNKNOWN,
                         step=step,
                         error_type="Interrupted",
@@ -126,14 +119,14 @@ class InvitationRun:
                     await self._ledger.put(entry)
                 raise _Done(_result(entry, UNKNOWN))
             if step == "link":  # the caller accepts a possible second link
-                entry = attrs.evolve(entry, link_id=None, short_link=None)
+                entry = entry._replace(link_id=None, short_link=None)
         return entry
 
     async def _register(
         self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry
     ) -> LedgerEntry:
         if plan.patient_id is not None or entry.patient_id is not None:
-            return attrs.evolve(entry, patient_id=plan.patient_id or entry.patient_id)
+            return entry._replace(patient_id=plan.patient_id or entry.patient_id)
         assert plan.pds is not None  # plan() guarantees it when patient_id is absent
         pds = plan.pds
         outcome = await self._step(entry, "register", lambda: view.patients.register_pds(**pds))
@@ -144,21 +137,19 @@ class InvitationRun:
                 "IdentityCheckRequired",
                 "the patient must verify their identity with Hero first",
             )
-        entry = attrs.evolve(entry, state=State.REGISTERED, patient_id=outcome.patient_id)
+        entry = entry._replace(state=State.REGISTERED, patient_id=outcome.patient_id)
         await self._ledger.put(entry)
         return entry
 
     async def _link(self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry) -> LedgerEntry:
         if entry.link_id is None:
-            entry = attrs.evolve(
-                entry, state=State.LINK_CLAIMED, step="link", error_type=None, error=None
+            entry = entry._replace(
+                state=State.LINK_CLAIMED, step="link", error_type=None, error=None
             )
             await self._ledger.put(entry)
             fields = {**plan.link, "patient_id": entry.patient_id}
-            link = await self._step(entry, "link", lambda: view.booking_links.create(**fields))
-            entry = attrs.evolve(
-                entry, state=State.LINKED, link_id=link.id, short_link=link.short_link
-            )
+            link = await self._step(entry, "link", lambda: view.booking_links._create(fields))
+            entry = entry._replace(state=State.LINKED, link_id=link.id, short_link=link.short_link)
             await self._ledger.put(entry)
         if entry.short_link is None:  # the create answer's shape is UNVERIFIED: ask again
             link_id = entry.link_id
@@ -168,7 +159,7 @@ class InvitationRun:
                 await self._put_failed(
                     entry, "link", "MissingShortLink", "Hero returned the link without a short_link"
                 )
-            entry = attrs.evolve(entry, state=State.LINKED, short_link=link.short_link)
+            entry = entry._replace(state=State.LINKED, short_link=link.short_link)
             await self._ledger.put(entry)
         return entry
 
@@ -178,33 +169,22 @@ class InvitationRun:
         short_link, patient_id = entry.short_link, entry.patient_id
         assert short_link is not None
         assert patient_id is not None
-        entry = attrs.evolve(
-            entry, state=State.MESSAGE_CLAIMED, step="message", error_type=None, error=None
+        entry = entry._replace(
+            state=State.MESSAGE_CLAIMED, step="message", error_type=None, error=None
         )
         await self._ledger.put(entry)
-        sent = await self._step(
-            entry,
-            "message",
-            lambda: view.messages.send(
-                patient_id=patient_id,
-                message_type=plan.message_type,
-                message_string=plan.message(short_link),
-                recipient_contact_detail=plan.recipient_contact_detail,
-                short_link_id=entry.link_id,
-            ),
-        )
-        entry = attrs.evolve(entry, state=State.SENT, message_id=sent.message_id, step=None)
+        body = plan.message_body(patient_id, short_link, entry.link_id)
+        sent = await self._step(entry, "message", lambda: view.messages._send(body))
+        entry = entry._replace(state=State.SENT, message_id=sent.message_id, step=None)
         await self._ledger.put(entry)
         return entry
 
     async def _step(self, entry: LedgerEntry, step: str, call: Callable[[], Awaitable[T]]) -> T:
-        if self._limiter is not None:
-            await self._limiter.acquire()
         try:
             return await call()
         except OutcomeUnknownError as exc:
-            unknown = attrs.evolve(
-                entry, state=State.UNKNOWN, step=step, error_type=type(exc).__name__, error=str(exc)
+            unknown = entry._replace(
+                state=State.UNKNOWN, step=step, error_type=type(exc).__name__, error=str(exc)
             )
             await self._ledger.put(unknown)
             raise _Done(_result(unknown, UNKNOWN)) from None
@@ -220,9 +200,7 @@ class InvitationRun:
     async def _put_failed(
         self, entry: LedgerEntry, step: str, error_type: str, error: str, *, retryable: bool = False
     ) -> NoReturn:
-        failed = attrs.evolve(
-            entry, state=State.FAILED, step=step, error_type=error_type, error=error
-        )
+        failed = entry._replace(state=State.FAILED, step=step, error_type=error_type, error=error)
         await self._ledger.put(failed)
         raise _Done(_result(failed, FAILED, retryable=retryable))
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from ._auth import AccessToken
+from ._ratelimit import RateLimiter
 from .resources import (
     AccessTokens,
     Appointments,
@@ -40,6 +41,7 @@ class Scope:
         self._client = client
         self.practice_group_id = practice_group_id
         self._call_timeout = timeout
+        self._extra_limiter: RateLimiter | None = None  # a bulk job's own rate cap
 
     async def _request(
         self,
@@ -57,6 +59,7 @@ class Scope:
             json=json,
             params=params,
             call_timeout=self._call_timeout,
+            extra_limiter=self._extra_limiter,
             idempotent=idempotent,
         )
 
