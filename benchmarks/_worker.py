@@ -32,11 +32,11 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-async def _stats(base_url: str, reset: bool = False) -> dict[str, Any]:
+async def _control(base_url: str, path: str, method: str = "POST") -> dict[str, Any]:
+    """The benchmark server's own endpoints (/_stats, /_reset, /_latency); never timed."""
     async with (
         aiohttp.ClientSession() as session,
-        session.request("POST" if reset else "GET", base_url + ("/_reset" if reset else "/_stats"))
-        as response,
+        session.request(method, base_url + path) as response,
     ):
         stats: dict[str, Any] = await response.json()
         return stats
@@ -49,8 +49,11 @@ def _job(spec: dict[str, Any], job: dict[str, Any]) -> Callable[[], Awaitable[di
     if kind == "sdk":
         return lambda: w.sdk_invitations(url, n, c)
     if kind == "sdk_ledger":
-        path = Path(tempfile.mkdtemp(prefix="hero-bench-")) / "ledger.db"
-        return lambda: w.sdk_invitations(url, n, c, ledger=path)
+        return lambda: _with_ledger(url, n, c)
+    if kind == "sdk_null":  # no ledger at all, not even the default in-run de-duplication
+        from hero_async._ledger import NullLedger
+
+        return lambda: w.sdk_invitations(url, n, c, ledger=NullLedger())
     if kind == "naive":
         return lambda: w.naive_invitations(url, n, c)
     if kind == "raw" and spec["json"] == "orjson":  # raw + speedups: hand-written with orjson
@@ -60,15 +63,26 @@ def _job(spec: dict[str, Any], job: dict[str, Any]) -> Callable[[], Awaitable[di
     return lambda: w.raw_invitations(url, n, c)
 
 
+async def _with_ledger(url: str, n: int, c: int) -> dict[str, int]:
+    import _workloads as w
+
+    with tempfile.TemporaryDirectory(prefix="hero-bench-") as folder:
+        return await w.sdk_invitations(url, n, c, ledger=Path(folder) / "ledger.db")
+
+
 async def _measure(spec: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
     url = spec["base_url"]
-    await _stats(url, reset=True)
-    before_server = (await _stats(url))["cpu"]
+    await _control(url, "/_reset")
+    await _control(url, f"/_latency?ms={job.get('latency_ms', 0)}")
+    before_server = (await _control(url, "/_stats", "GET"))["cpu"]
     run = _job(spec, job)
     cpu0, t0 = _cpu(), time.perf_counter()
-    counts = await asyncio.wait_for(run(), timeout=job.get("timeout", 600))
-    wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
-    stats = await _stats(url)
+    try:
+        counts = await asyncio.wait_for(run(), timeout=job.get("timeout", 600))
+    finally:
+        wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
+        await _control(url, "/_latency?ms=0")
+    stats = await _control(url, "/_stats", "GET")
     served = stats["counts"]
     requests = served.get("POST /v1/booking_links", 0) + served.get("POST /v1/messages/send", 0)
     return {

@@ -54,13 +54,12 @@ def invitations(n: int) -> Iterator[Any]:
 
 
 async def sdk_invitations(
-    base_url: str, n: int, concurrency: int, ledger: Path | None = None
+    base_url: str, n: int, concurrency: int, ledger: Path | Any = None
 ) -> dict[str, int]:
+    """``ledger``: None (the default a user gets), a SQLite path, or a Ledger object."""
     from hero_async import HeroClient
 
-    async with HeroClient(
-        API_KEY, GROUP, base_url=base_url, max_connections=concurrency
-    ) as hero:
+    async with HeroClient(API_KEY, GROUP, base_url=base_url, max_connections=concurrency) as hero:
         report = await hero.send_invitations(invitations(n), concurrency=concurrency, ledger=ledger)
         with report:
             return dict(report.counts)

@@ -43,7 +43,9 @@ def _check_header(header: Sequence[str], path: str | Path) -> None:
 
 def _invitation(row: dict[str | None, str | None], line: int) -> Invitation:
     cells = {name: (row.get(name) or "").strip() or None for name in COLUMNS}
-    count = cells["maximum_use_count"]
+    count: object = cells["maximum_use_count"]
+    if isinstance(count, str) and count.isascii() and count.isdigit() and len(count) < 10:
+        count = int(count)  # anything else goes on as text and fails validation, named
     return Invitation(
         key=cells["key"] or f"row-{line}",
         practice_group_id=cells["practice_group_id"] or "",
@@ -56,7 +58,7 @@ def _invitation(row: dict[str | None, str | None], line: int) -> Invitation:
         from_date=cells["from_date"],
         to_date=cells["to_date"],
         expiry_date=cells["expiry_date"],
-        maximum_use_count=int(count) if count and count.isascii() and count.isdigit() else count,  # type: ignore[arg-type]  # a bad count is reported by validation, naming it
+        maximum_use_count=count,  # type: ignore[arg-type]  # a bad count fails validation, named
         message_type=cells["message_type"] or "sms",
         message_template=cells["message_template"] or DEFAULT_TEMPLATE,
         recipient_contact_detail=cells["recipient_contact_detail"],

@@ -97,6 +97,8 @@ def opaque_id(value: object, field: str) -> str:
     # segments because these ids go into request paths, where they would retarget the call.
     if _PATH_UNSAFE.search(text) or text in {".", ".."}:
         raise ValidationError(field, "must not contain '/', '\\', '?', '#' or be '.' or '..'")
+    if not text.isascii():  # would be percent-encoded into some other id on the wire
+        raise ValidationError(field, "must be ASCII")
     return text
 
 

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import sqlite3
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    except (OSError, ValueError, HeroError) as exc:  # bad file, bad config: no traceback
+    except (OSError, ValueError, HeroError, sqlite3.Error) as exc:  # bad file/config/ledger
         print(f"hero-async: {exc}", file=sys.stderr)
         return 2
 

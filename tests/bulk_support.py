@@ -77,7 +77,9 @@ async def sandbox(**client_options: Any) -> AsyncIterator[tuple[FakeHero, HeroCl
     options.update(client_options)
     async with (
         FakeHero(seed_sandbox=True) as fake,
-        HeroClient(SANDBOX_API_KEY, SANDBOX_PRACTICE_GROUP_ID, base_url=fake.url, **options) as hero,
+        HeroClient(
+            SANDBOX_API_KEY, SANDBOX_PRACTICE_GROUP_ID, base_url=fake.url, **options
+        ) as hero,
     ):
         yield fake, hero
 
@@ -102,10 +104,18 @@ def links_created(fake: FakeHero) -> collections.Counter[tuple[str, str]]:
     return collections.Counter(
         (r.practice_group_id or "", r.body["patient_id"])
         for r in fake.requests
-        if r.method == "POST"
-        and r.route == LINKS
-        and (r.status == 200 or r.fault == "drop_after")
+        if r.method == "POST" and r.route == LINKS and (r.status == 200 or r.fault == "drop_after")
     )
+
+
+def task_names() -> list[str]:
+    """The coroutine names of every other live task (e.g. ``Job._one``)."""
+    current = asyncio.current_task()
+    return [
+        getattr(task.get_coro(), "__qualname__", "?")
+        for task in asyncio.all_tasks()
+        if task is not current
+    ]
 
 
 def keys_of(invitations: Iterable[Invitation]) -> set[str]:

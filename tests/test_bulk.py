@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from bulk_support import (
     REGISTER,
     TOKEN,
     CountingLimiter,
-    ManualClock,
     by_key,
     fake_process,
     invitation,
@@ -30,7 +28,13 @@ from bulk_support import (
 )
 
 import hero_async._bulk as bulk
-from hero_async import BulkReport, HeroClient, Invitation, InvitationResult, LocalRateLimiter
+from hero_async import (
+    ClientClosedError,
+    HeroClient,
+    Invitation,
+    InvitationResult,
+    LocalRateLimiter,
+)
 from hero_async.testing import (
     SANDBOX_API_KEY,
     SANDBOX_IDENTITY_CHECK_NHS,
@@ -51,9 +55,7 @@ def _add_chaos(fake: FakeHero) -> None:
     group whose sends are throttled so hard that some exhaust their retries."""
     for path in (MESSAGES, LINKS):
         fake.add_fault(
-            Fault(
-                method="POST", path=path, status=429, retry_after=0, probability=0.1, times=None
-            )
+            Fault(method="POST", path=path, status=429, retry_after=0, probability=0.1, times=None)
         )
         fake.add_fault(Fault(method="POST", path=path, status=503, probability=0.02, times=None))
         fake.add_fault(Fault(method="POST", path=path, drop="after", probability=0.02, times=None))
@@ -541,3 +543,41 @@ async def test_long_generator_run_keeps_tasks_and_read_ahead_bounded() -> None:
     assert peak_tasks <= 2 * concurrency + runners + 5
     # queued + running + one being handed over + group buffers (flushed at 4 shards' worth)
     assert ahead <= (2 * runners + 1 + 4) * bulk.SHARD_SIZE
+
+
+# --- lifecycle ----------------------------------------------------------------------------
+
+
+class _StuckTokenStore:
+    """A TokenStore whose reads never finish: the group's pre-flight hangs until cancelled."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+
+    async def get(self, practice_group_id: str) -> None:
+        self.asked.set()
+        await asyncio.Event().wait()
+
+    async def set(self, token: object) -> None:
+        return None
+
+    async def delete(self, practice_group_id: str) -> None:
+        return None
+
+
+async def test_unopened_client_refuses_to_run() -> None:
+    """send_invitations on a client outside ``async with`` raises ClientClosedError at once."""
+    async with FakeHero(seed_sandbox=True) as fake:
+        hero = HeroClient(SANDBOX_API_KEY, "1001", base_url=fake.url)
+        with pytest.raises(ClientClosedError):
+            await hero.send_invitations([invitation(0)])
+        assert fake.count() == 0
+
+
+def test_invitation_repr_hides_patient_data() -> None:
+    """repr(Invitation) never shows the NHS number, dob or contact detail."""
+    item = invitation(3, recipient_contact_detail="07700900461", dob="1957-03-14")
+    text = repr(item)
+    assert item.key in text
+    for secret in (nhs_number(3), "07700900461", "1957-03-14"):
+        assert secret not in text

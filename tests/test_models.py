@@ -104,7 +104,7 @@ def test_appointment_types_page() -> None:
     first, second = page.data
     assert first.next_available_at == dt.datetime(2024, 10, 1, 9, tzinfo=UTC)
     assert first.price == 0.0
-    assert second.practitioner_type == "GP – Dermatology Specialist"  # noqa: RUF001 - Hero's en dash
+    assert second.practitioner_type == "GP – Dermatology Specialist"
     assert second.video is False  # omitted: documented default false
     assert second.assignee_type == "AdminTeam"
 
@@ -241,7 +241,7 @@ def test_any_json_loads_or_raises_conversion_error(data: Any) -> None:
         try:
             load(cls, data)
         except ConversionError as exc:
-            assert exc.errors  # noqa: PT017 - asserting on a failure we allow, not expect
+            assert exc.errors
 
 
 # --- model behaviour -------------------------------------------------------------------

@@ -73,14 +73,15 @@ async def test_programming_error_propagates_and_cancels_the_rest() -> None:
     """A non-Hero exception in one call propagates as itself; the other calls are cancelled and
     no task is left pending."""
     cancelled: list[str] = []
-    started = 0
+    started: list[str] = []
+    others_waiting = asyncio.Event()
 
     async def call(view: PracticeGroupView) -> None:
-        nonlocal started
-        started += 1
+        started.append(view.practice_group_id)
+        if len(started) == 3:
+            others_waiting.set()
         if view.practice_group_id == "1003":
-            while started < 3:  # let the other two start first
-                await asyncio.sleep(0)
+            await others_waiting.wait()  # the other two are running (and blocked) by now
             raise ValueError("bug in the caller's code")
         try:
             await asyncio.Event().wait()  # would block forever

@@ -121,7 +121,7 @@ def test_hero_id_rejects_non_ascii_digits_controls_and_wrong_types(value: object
     _rejects(v.hero_id, value)
 
 
-@pytest.mark.parametrize("value", ["batch-7f3a", "wh_01HZX3", "abc 123", "ünïcode"])
+@pytest.mark.parametrize("value", ["batch-7f3a", "wh_01HZX3", "abc 123"])
 def test_opaque_id_accepts_any_printable_id(value: str) -> None:
     assert v.opaque_id(value, "batch_id") == value
 

@@ -1,0 +1,200 @@
+"""The circuit breaker per practice group: after repeated 5xx / timeouts from one group, stop
+hammering it for a cool-down, report its remaining invitations as failed-retryable, and keep
+the other groups going."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from reliability_support import (
+    API_KEY,
+    GROUPS,
+    HOME,
+    InvitationSet,
+    acquired_connections,
+    check_invariants,
+    ledger_entries,
+    nhs_numbers,
+    template,
+)
+
+from hero_async import HeroClient, Invitation, InvitationResult, _bulk, _constants
+from hero_async._breaker import CircuitBreaker
+from hero_async.testing import FakeHero, Fault
+
+SICK = "1003"
+CONCURRENCY = 20
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# -- the state machine ------------------------------------------------------------------------
+
+
+def test_breaker_opens_after_threshold_consecutive_troubles_for_one_group_only() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(threshold=3, cooldown=30, clock=clock)
+    for _ in range(2):
+        assert breaker.allow("A")
+        breaker.record("A", trouble=True)
+    breaker.record("A", trouble=None)  # a 404 says nothing of the group's health
+    assert breaker.allow("A")
+    breaker.record("A", trouble=True)
+    assert breaker.is_open("A")
+    assert not breaker.allow("A")
+    assert breaker.allow("B")  # other groups are untouched
+
+
+def test_a_success_resets_the_count() -> None:
+    breaker = CircuitBreaker(threshold=3, cooldown=30, clock=Clock())
+    for trouble in (True, True, False, True, True):
+        breaker.record("A", trouble=trouble)
+    assert not breaker.is_open("A")
+
+
+def test_after_the_cooldown_one_probe_at_a_time_decides() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(threshold=2, cooldown=30, clock=clock)
+    breaker.record("A", trouble=True)
+    breaker.record("A", trouble=True)
+    clock.now += 29.9
+    assert not breaker.allow("A")
+    clock.now += 0.2
+    assert breaker.allow("A")  # the probe
+    assert not breaker.allow("A")  # nobody else while it runs
+    breaker.record("A", trouble=True)  # probe failed: open again for a full cool-down
+    assert not breaker.allow("A")
+    clock.now += 30.1
+    assert breaker.allow("A")
+    breaker.record("A", trouble=False)  # probe succeeded: closed
+    assert not breaker.is_open("A")
+    assert all(breaker.allow("A") for _ in range(5))
+
+
+def test_the_defaults_come_from_the_constants() -> None:
+    breaker = CircuitBreaker()
+    assert breaker._threshold == _constants.BREAKER_THRESHOLD
+    assert breaker._cooldown == _constants.BREAKER_COOLDOWN_SECONDS
+
+
+# -- in a bulk job ----------------------------------------------------------------------------
+
+
+def sick_heavy_rows(sick: int, healthy: int) -> InvitationSet:
+    """``sick`` rows for group 1003 and ``healthy`` rows for each other group, interleaved."""
+    numbers = nhs_numbers(700_000_000)
+    rows: list[Invitation] = []
+    nhs_by_key: dict[str, str] = {}
+    others = [g for g in GROUPS if g != SICK]
+    plan = [SICK] * sick + [g for g in others for _ in range(healthy)]
+    random.Random(f"breaker:{sick}:{healthy}").shuffle(plan)
+    for n, group in enumerate(plan):
+        key = f"breaker/{n:05d}"
+        number = next(numbers)
+        nhs_by_key[key] = number
+        rows.append(
+            Invitation(
+                key=key,
+                practice_group_id=group,
+                nhs_number=number,
+                dob="1975-05-05",
+                appointment_type_id="10",
+                location_id="20",
+                message_template=template(key),
+            )
+        )
+    return InvitationSet(rows, nhs_by_key, Counter(valid=len(rows)))
+
+
+async def instant(_: float) -> None:
+    await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("trouble", ["503", "timeout"])
+async def test_a_failing_group_is_paused_its_rest_reported_retryable_and_others_go_on(
+    network: FakeHero, tmp_path: Path, trouble: str
+) -> None:
+    if trouble == "503":  # every request of the sick group answers 503 (register is retried)
+        network.add_fault(Fault(status=503, practice_group_id=SICK, times=None))
+    else:  # the sick group's link creation hangs past the client's timeout
+        network.add_fault(
+            Fault(method="POST", path="/v1/booking_links", practice_group_id=SICK,
+                  latency=0.3, times=None)
+        )  # fmt: skip
+    rows = sick_heavy_rows(sick=300, healthy=20)
+    ledger = tmp_path / "breaker.db"
+    async with HeroClient(API_KEY, HOME, base_url=network.url, sleep=instant, timeout=0.2) as hero:
+        with await hero.send_invitations(
+            rows.invitations, concurrency=CONCURRENCY, ledger=ledger
+        ) as report:
+            results = list(report.results())
+        assert acquired_connections(hero) == 0
+
+    by_group: dict[str, list[str]] = {}
+    for result in results:
+        by_group.setdefault(result.practice_group_id, []).append(result.state)
+    for group in GROUPS:
+        if group != SICK:
+            assert set(by_group[group]) == {"sent"}, group
+    sick = [r for r in results if r.practice_group_id == SICK]
+    paused = [r for r in sick if r.error_type == "CircuitOpen"]
+    assert len(paused) >= 250  # most of the group was never tried
+    assert all(r.state == "failed" and r.retryable and r.step == "circuit" for r in paused)
+    assert {r.state for r in sick} <= {"failed", "outcome_unknown"}
+
+    # Not hammered: at most what was in flight when it opened, with each one's retries.
+    attempts = _constants.DEFAULT_MAX_RETRIES + 1
+    bound = (CONCURRENCY + _constants.BREAKER_THRESHOLD + 1) * attempts * 2
+    sick_requests = network.practice_group_counts().get(SICK, 0)
+    assert sick_requests <= bound, f"{sick_requests} requests to a failing group"
+
+    # The group recovers; the same job again sends what was paused, and nothing twice.
+    network.clear_faults()
+    async with HeroClient(API_KEY, HOME, base_url=network.url, sleep=instant) as hero:
+        with await hero.send_invitations(rows.invitations, ledger=ledger) as again:
+            final = list(again.results())
+    resent = {r.key: r.state for r in final}
+    assert all(resent[r.key] == "sent" for r in paused)
+    check_invariants(rows, final, ledger_entries(ledger), network)
+
+
+async def test_the_group_is_probed_again_after_the_cooldown(
+    network: FakeHero, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With a short cool-down, a group that recovers during the run is probed, closes, and
+    its later invitations are sent in the same run."""
+    monkeypatch.setattr(_bulk, "CircuitBreaker", functools.partial(CircuitBreaker, cooldown=0.3))
+    outage = network.add_fault(Fault(status=500, practice_group_id=SICK, times=None))
+    rows = sick_heavy_rows(sick=200, healthy=0)
+
+    def recover(result: InvitationResult) -> None:
+        if result.error_type == "CircuitOpen":
+            outage.remove()  # the practice's system comes back while the group is paused
+
+    async def slowly() -> AsyncIterator[Invitation]:
+        for invitation in rows.invitations:
+            await asyncio.sleep(0.004)  # 200 rows over ~0.8 s: shards outlive the cool-down
+            yield invitation
+
+    ledger = tmp_path / "probe.db"
+    async with HeroClient(API_KEY, HOME, base_url=network.url, sleep=instant) as hero:
+        with await hero.send_invitations(
+            slowly(), concurrency=CONCURRENCY, ledger=ledger, on_progress=recover
+        ) as report:
+            results = list(report.results())
+    states = Counter(r.error_type or r.state for r in results)
+    assert states["CircuitOpen"] > 0
+    assert states["sent"] >= 90  # probed, closed, and carried on with the second shard
+    check_invariants(rows, results, ledger_entries(ledger), network)
