@@ -145,6 +145,10 @@ class Job:
             if len(group.exceptions) == 1:
                 raise group.exceptions[0] from None
             raise
+        finally:  # pre-flight checks run outside the task group: never leave one behind
+            for check in self._checks.values():
+                check.cancel()
+            await asyncio.gather(*self._checks.values(), return_exceptions=True)
 
     async def _runner(self, queue: asyncio.Queue[Shard | None]) -> None:
         while (shard := await queue.get()) is not None:

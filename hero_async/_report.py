@@ -55,6 +55,7 @@ class BulkReport:
 
     def add(self, result: InvitationResult) -> None:
         self.counts[result.state] += 1
+        self._spool.seek(0, 2)  # a half-read results() iterator may have moved the position
         row = [getattr(result, name) for name in FIELDS]  # far cheaper than attrs.astuple
         self._spool.write(_json.dumps(row) + b"\n")
 

@@ -548,23 +548,6 @@ async def test_long_generator_run_keeps_tasks_and_read_ahead_bounded() -> None:
 # --- lifecycle ----------------------------------------------------------------------------
 
 
-class _StuckTokenStore:
-    """A TokenStore whose reads never finish: the group's pre-flight hangs until cancelled."""
-
-    def __init__(self) -> None:
-        self.asked = asyncio.Event()
-
-    async def get(self, practice_group_id: str) -> None:
-        self.asked.set()
-        await asyncio.Event().wait()
-
-    async def set(self, token: object) -> None:
-        return None
-
-    async def delete(self, practice_group_id: str) -> None:
-        return None
-
-
 async def test_unopened_client_refuses_to_run() -> None:
     """send_invitations on a client outside ``async with`` raises ClientClosedError at once."""
     async with FakeHero(seed_sandbox=True) as fake:
