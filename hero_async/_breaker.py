@@ -8,15 +8,25 @@ closes it, trouble opens it again.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
 
 from . import _constants as C
 
-__all__ = ["TROUBLE", "CircuitBreaker"]
+__all__ = ["TROUBLE", "Admission", "CircuitBreaker"]
 
 # Error types (InvitationResult.error_type) that say "this practice group's side is struggling".
 TROUBLE = frozenset({"ServerError", "TransportError", "TimeoutError", "OutcomeUnknownError"})
+
+
+class Admission(enum.Enum):
+    REFUSED = "refused"
+    PASS = "pass"  # noqa: S105 - an enum value, not a password
+    PROBE = "probe"  # the one invitation let through after the cool-down
+
+    def __bool__(self) -> bool:
+        return self is not Admission.REFUSED
 
 
 class CircuitBreaker:
@@ -31,22 +41,25 @@ class CircuitBreaker:
         self._open_until: dict[str, float] = {}
         self._probing: set[str] = set()
 
-    def allow(self, group: str) -> bool:
-        """May an invitation for ``group`` be sent now?"""
+    def allow(self, group: str) -> Admission:
+        """May an invitation for ``group`` be sent now? (Falsy when refused.)"""
         until = self._open_until.get(group)
         if until is None:
-            return True
+            return Admission.PASS
         if self._clock() < until or group in self._probing:
-            return False
+            return Admission.REFUSED
         self._probing.add(group)  # half-open: exactly one probe at a time
-        return True
+        return Admission.PROBE
 
-    def record(self, group: str, *, trouble: bool | None) -> None:
+    def record(self, group: str, *, trouble: bool | None, probe: bool = False) -> None:
         """After an invitation: trouble=True/False, or None when it says nothing of Hero's
-        health (a validation error, a 404)."""
-        self._probing.discard(group)
+        health (a validation error, a 404). A neutral result ends the half-open state only if
+        it was the probe's own; other invitations still in flight must not free the slot."""
         if trouble is None:
+            if probe:
+                self._probing.discard(group)
             return
+        self._probing.discard(group)
         if not trouble:
             self._troubles.pop(group, None)
             self._open_until.pop(group, None)

@@ -89,7 +89,10 @@ class HeroClient(Scope):
         self._base_url = resolve_base_url(environment, base_url)
         self._timeout, self._connect_timeout = timeout, connect_timeout
         self._default_timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
+        if max_connections < 1:
+            raise ValidationError("max_connections", "must be at least 1")
         self._max_connections = max_connections
+        self._slots = asyncio.Semaphore(max_connections)
         if max_retries < 0:
             raise ValidationError("max_retries", "must be 0 or more")
         self._retry = RetryPolicy(max_retries=max_retries)
@@ -241,20 +244,10 @@ class HeroClient(Scope):
         delays = self._retry.delays()
         url = self._base_url + path
         for attempt in range(self._retry.max_retries + 1):
-            if extra_limiter is not None:
-                await extra_limiter.acquire()
-            await self._limiter.acquire()
-            session = self._open_session()  # checked per attempt: close() may come mid-backoff
             started = time.perf_counter()
             try:
-                raw = await send(
-                    session,
-                    method,
-                    url,
-                    headers=headers,
-                    data=data,
-                    params=params,
-                    client_timeout=call_timeout or self._default_timeout,
+                raw = await self._attempt(
+                    method, url, headers, data, params, call_timeout, extra_limiter
                 )
             except TransportError as exc:
                 exc.method, exc.path, exc.practice_group_id = method, path, practice_group_id
@@ -282,6 +275,34 @@ class HeroClient(Scope):
             if status != 429:  # a 429 already paused the whole client via the limiter
                 await self._sleep(next(delays))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        data: bytes | None,
+        params: list[tuple[str, str]] | None,
+        call_timeout: aiohttp.ClientTimeout | None,
+        extra_limiter: RateLimiter | None,
+    ) -> RawResponse:
+        # Take a pool slot first, then pass the rate gate: a request queued for a connection
+        # must still see a 429 pause that began while it waited, or a storm of queued requests
+        # all hit Hero the moment connections free up.
+        async with self._slots:
+            if extra_limiter is not None:
+                await extra_limiter.acquire()
+            await self._limiter.acquire()
+            session = self._open_session()  # checked per attempt: close() may come mid-backoff
+            return await send(
+                session,
+                method,
+                url,
+                headers=headers,
+                data=data,
+                params=params,
+                client_timeout=call_timeout or self._default_timeout,
+            )
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._state is not _State.OPEN or self._session is None:

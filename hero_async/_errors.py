@@ -239,16 +239,11 @@ def error_from_response(
 
 
 def _detail(body: Any) -> str:
-    """A short human summary of Hero's error body (which is only documented for 400)."""
-    if isinstance(body, Mapping):
-        message = body.get("message")
-        if isinstance(message, list):
-            text = "; ".join(f"{e.path}: {e.code or e.message}" for e in _field_errors(body))
-            return text[:_BODY_LIMIT]
-        if message is not None:
-            return str(message)[:_BODY_LIMIT]
-        return ""
-    return str(body)[:_BODY_LIMIT] if body else ""
+    """What of Hero's error body goes into the message: for a 400, the failing field paths and
+    codes. Free text stays in ``.body`` only: Hero's (or a proxy's) text can echo the request,
+    i.e. patient data, and messages end up in logs, ledgers and reports."""
+    text = "; ".join(f"{e.path}: {e.code}" for e in _field_errors(body) if e.path or e.code)
+    return text[:_BODY_LIMIT]
 
 
 def _field_errors(body: Any) -> tuple[FieldError, ...]:

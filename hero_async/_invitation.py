@@ -45,7 +45,7 @@ class Invitation:
     expiry_date: dt.date | str | None = None
     maximum_use_count: int | None = None
     message_type: str = "sms"
-    message_template: str = DEFAULT_TEMPLATE
+    message_template: str = attrs.field(default=DEFAULT_TEMPLATE, repr=_masked)
     recipient_contact_detail: str | None = attrs.field(default=None, repr=_masked)
 
 
@@ -56,11 +56,11 @@ class Plan:
     key: str
     practice_group_id: str
     patient_id: str | None
-    pds: dict[str, Any] | None  # register_pds body when patient_id is not known
+    pds: dict[str, Any] | None = attrs.field(repr=_masked)  # NHS number + dob, when needed
     link: dict[str, Any]
     message_type: str
-    template: str
-    recipient_contact_detail: str | None
+    template: str = attrs.field(repr=_masked)
+    recipient_contact_detail: str | None = attrs.field(repr=_masked)
 
     def message(self, short_link: str) -> str:
         # str.replace, not str.format: practice-written text may contain other braces.

@@ -13,8 +13,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-from ._breaker import TROUBLE, CircuitBreaker
-from ._errors import HeroError, OutcomeUnknownError, RateLimitError, ServerError, TransportError
+from ._breaker import TROUBLE, Admission, CircuitBreaker
+from ._errors import (
+    HeroError,
+    MalformedResponseError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
 from ._ledger import Ledger, LedgerEntry, State
 from ._report import FAILED, SENT, SKIPPED, UNKNOWN, InvitationResult
 from .models import IdentityCheckRequired
@@ -66,7 +73,8 @@ class InvitationRun:
         """The live steps, behind the group's circuit breaker (the ledger was read first, so
         finished keys are still skipped while a group is paused)."""
         group = plan.practice_group_id
-        if not self._breaker.allow(group):
+        admission = self._breaker.allow(group)
+        if not admission:
             raise _Done(
                 _result(
                     entry._replace(
@@ -87,7 +95,8 @@ class InvitationRun:
         except _Done as done:
             result = done.result
         finally:  # cancelled: result stays None, which says nothing of the group's health
-            self._breaker.record(group, trouble=_trouble(result))
+            probe = admission is Admission.PROBE
+            self._breaker.record(group, trouble=_trouble(result), probe=probe)
         return result
 
     async def _resume(self, plan: Plan, entry: LedgerEntry | None) -> LedgerEntry:
@@ -129,7 +138,9 @@ class InvitationRun:
             return entry._replace(patient_id=plan.patient_id or entry.patient_id)
         assert plan.pds is not None  # plan() guarantees it when patient_id is absent
         pds = plan.pds
-        outcome = await self._step(entry, "register", lambda: view.patients.register_pds(**pds))
+        outcome = await self._step(
+            entry, "register", lambda: view.patients.register_pds(**pds), creates=False
+        )
         if isinstance(outcome, IdentityCheckRequired):
             await self._put_failed(
                 entry,
@@ -154,7 +165,9 @@ class InvitationRun:
         if entry.short_link is None:  # the create answer's shape is UNVERIFIED: ask again
             link_id = entry.link_id
             assert link_id is not None
-            link = await self._step(entry, "link", lambda: view.booking_links.get(link_id))
+            link = await self._step(
+                entry, "link", lambda: view.booking_links.get(link_id), creates=False
+            )
             if link.short_link is None:
                 await self._put_failed(
                     entry, "link", "MissingShortLink", "Hero returned the link without a short_link"
@@ -179,18 +192,35 @@ class InvitationRun:
         await self._ledger.put(entry)
         return entry
 
-    async def _step(self, entry: LedgerEntry, step: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _step(
+        self,
+        entry: LedgerEntry,
+        step: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        creates: bool = True,
+    ) -> T:
+        """Run one request. ``creates``: a POST that acts on Hero, so an unreadable 2xx answer
+        means Hero DID act (the link exists, the SMS went): outcome unknown, never "retry"."""
         try:
             return await call()
+        except MalformedResponseError as exc:
+            if not (creates and 200 <= exc.status < 300):
+                self._on_denied(entry.practice_group_id, exc)
+                await self._fail(entry, step, exc)
+            await self._unknown(entry, step, exc)
         except OutcomeUnknownError as exc:
-            unknown = entry._replace(
-                state=State.UNKNOWN, step=step, error_type=type(exc).__name__, error=str(exc)
-            )
-            await self._ledger.put(unknown)
-            raise _Done(_result(unknown, UNKNOWN)) from None
+            await self._unknown(entry, step, exc)
         except HeroError as exc:
             self._on_denied(entry.practice_group_id, exc)
             await self._fail(entry, step, exc)
+
+    async def _unknown(self, entry: LedgerEntry, step: str, exc: HeroError) -> NoReturn:
+        unknown = entry._replace(
+            state=State.UNKNOWN, step=step, error_type=type(exc).__name__, error=str(exc)
+        )
+        await self._ledger.put(unknown)
+        raise _Done(_result(unknown, UNKNOWN)) from None
 
     async def _fail(self, entry: LedgerEntry, step: str, exc: HeroError) -> NoReturn:
         await self._put_failed(

@@ -44,6 +44,12 @@ class InvitationResult:
 FIELDS = [field.name for field in attrs.fields(InvitationResult)]
 
 
+def _printable(value: object) -> object:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 class BulkReport:
     """Counts plus a stream of results. Counts always add up to the invitations read."""
 
@@ -57,7 +63,11 @@ class BulkReport:
         self.counts[result.state] += 1
         self._spool.seek(0, 2)  # a half-read results() iterator may have moved the position
         row = [getattr(result, name) for name in FIELDS]  # far cheaper than attrs.astuple
-        self._spool.write(_json.dumps(row) + b"\n")
+        try:
+            line = _json.dumps(row)
+        except (TypeError, ValueError):  # e.g. a lone surrogate in a rejected row's key
+            line = _json.dumps([_printable(value) for value in row])
+        self._spool.write(line + b"\n")
 
     @property
     def total(self) -> int:

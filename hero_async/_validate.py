@@ -53,11 +53,14 @@ _UK_MOBILE = re.compile(r"(?:\+44|0044|44|0)(7[0-9]{9})")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+")
 # Characters that would change a URL's shape if an id were put into a path segment.
 _PATH_UNSAFE = re.compile(r"[/\\?#]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _string(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"expected a string, got {type(value).__name__}")
+    if _SURROGATE.search(value):  # cannot be encoded as UTF-8, so it can never be sent
+        raise ValidationError(field, "contains an unpaired surrogate (not valid Unicode text)")
     return value
 
 

@@ -117,7 +117,7 @@ class SentMessage:
     """Answer to ``POST /v1/messages/send``; Gen A sent only ``message_id`` (§14.11)."""
 
     message_id: str
-    content: str | None = None
+    content: str | None = attrs.field(default=None, repr=masked)  # the message body
     created_at: dt.datetime | None = None
     snomed_code: str | None = None
     write_to_record: bool | None = None

@@ -174,3 +174,13 @@ async def client(
             return await stack.enter_async_context(hero)
 
         yield make
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Declared here (always loaded) rather than in tests/reliability, so `pytest --soak` works.
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="also run the long reliability soak (more seeds, more invitations)",
+    )

@@ -132,9 +132,20 @@ def test_neutral_probe_lets_another_probe_through() -> None:
     _trip(breaker, 2)
     clock.advance(10)
     assert breaker.allow(G)
-    breaker.record(G, trouble=None)
+    breaker.record(G, trouble=None, probe=True)
     assert breaker.is_open(G)
     assert breaker.allow(G)
+    assert not breaker.allow(G)
+
+
+def test_neutral_result_of_another_invitation_keeps_the_probe_slot() -> None:
+    """While the probe is in flight, a neutral result from an invitation that started before
+    the breaker opened does not free the slot: still one probe at a time."""
+    breaker, clock = _breaker(threshold=2, cooldown=10.0)
+    _trip(breaker, 2)
+    clock.advance(10)
+    assert breaker.allow(G)  # the probe
+    breaker.record(G, trouble=None)  # someone else's 404, not the probe's
     assert not breaker.allow(G)
 
 

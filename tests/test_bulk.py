@@ -25,6 +25,7 @@ from bulk_support import (
     messages_per_patient,
     nhs_number,
     sandbox,
+    task_names,
 )
 
 import hero_async._bulk as bulk
@@ -564,3 +565,38 @@ def test_invitation_repr_hides_patient_data() -> None:
     assert item.key in text
     for secret in (nhs_number(3), "07700900461", "1957-03-14"):
         assert secret not in text
+
+
+class _StuckTokenStore:
+    """A TokenStore whose lookups never return: holds a group's pre-flight open."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+
+    async def get(self, practice_group_id: str) -> None:
+        self.asked.set()
+        await asyncio.Event().wait()
+
+    async def set(self, token: object) -> None:
+        return None
+
+    async def delete(self, practice_group_id: str) -> None:
+        return None
+
+
+async def test_cancelling_a_run_leaves_none_of_its_tasks_behind() -> None:
+    """Cancelling send_invitations while a group's pre-flight is in progress cancels every
+    task the job started (invitations, runners and the group's check alike)."""
+    store = _StuckTokenStore()
+    async with sandbox(token_store=store) as (fake, hero):
+        run = asyncio.create_task(hero.send_invitations([invitation(i) for i in range(5)]))
+        await store.asked.wait()
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        left = [name for name in task_names() if name.startswith("Job.")]
+        for task in asyncio.all_tasks():  # leave nothing stuck for the loop's teardown
+            if task is not asyncio.current_task() and "Job." in repr(task.get_coro()):
+                task.cancel()
+        assert left == []
+        assert fake.messages == []

@@ -217,3 +217,14 @@ async def test_real_run_report_holds_no_patient_data(tmp_path: Path) -> None:
         assert "inv-000001" in data
         for forbidden in (*map(nhs_number, range(6)), "9434765918", phone, "1957-03-14", text):
             assert forbidden not in data
+
+
+def test_adding_after_an_unfinished_read_keeps_every_result() -> None:
+    """Reading only the first result (an abandoned results() iterator), then adding more,
+    loses or corrupts nothing."""
+    with _report() as report:
+        reader = report.results()
+        assert next(reader) == SAMPLE[0]
+        extra = InvitationResult("k6", "1005", "sent")
+        report.add(extra)
+        assert list(report.results()) == [*SAMPLE, extra]

@@ -1,9 +1,8 @@
 """Fixtures of the reliability suite, and the ``--soak`` switch for the long runs.
 
 ``pytest tests/reliability --soak`` (or ``HERO_SOAK=1 pytest``) also runs the tests marked
-``soak``: more seeds and more invitations. pytest reads ``pytest_addoption`` only from the
-conftest files it loads at start-up, which includes this one when ``tests/reliability`` is
-named on the command line; from a bare ``pytest`` use the environment variable.
+``soak``: more seeds and more invitations. The option itself is declared in
+``tests/conftest.py``, which pytest always loads at start-up, so ``pytest --soak`` works too.
 """
 
 from __future__ import annotations
@@ -19,15 +18,6 @@ from reliability_support import API_KEY, HOME, build_network
 
 from hero_async import HeroClient
 from hero_async.testing import FakeHero
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--soak",
-        action="store_true",
-        default=False,
-        help="also run the long reliability soak (more seeds, more invitations)",
-    )
 
 
 def soak_enabled(config: pytest.Config) -> bool:
