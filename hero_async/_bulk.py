@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +31,7 @@ from ._errors import (
 )
 from ._invitation import Invitation, Plan, plan
 from ._invite import InvitationRun
-from ._ledger import Ledger, SqliteLedger
+from ._ledger import Ledger, RunLedger, SqliteLedger
 from ._ratelimit import LocalRateLimiter
 from ._report import FAILED, SKIPPED, BulkReport, InvitationResult
 
@@ -88,8 +87,7 @@ def _open_ledger(ledger: Ledger | str | Path | None, stack: contextlib.AsyncExit
     """A path opens a SQLite ledger; None a throwaway one, so a key repeated in the input is
     never sent twice even without a ledger (it lives on disk: memory stays flat)."""
     if ledger is None:
-        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="hero-ledger-"))
-        ledger = SqliteLedger(Path(folder) / "run.db", durable=False)
+        ledger = RunLedger()
         stack.push_async_callback(ledger.close)
     elif isinstance(ledger, str | Path):
         ledger = SqliteLedger(ledger)

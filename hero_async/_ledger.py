@@ -16,6 +16,7 @@ numbers, dates of birth, phone numbers, e-mail addresses or message bodies.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -84,19 +85,12 @@ class SqliteLedger:
     the event loop: each costs tens of microseconds, less than handing it to a thread.
     """
 
-    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        if durable:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
-        if not durable:
-            # A throwaway ledger for one run (in-run de-duplication only): one transaction that
-            # is never committed costs microseconds a write, and SQLite's page cache spills to
-            # the file, so memory stays flat however many keys pass through.
-            self._db.execute("PRAGMA journal_mode=OFF")
-            self._db.execute("BEGIN")
 
     async def get(self, key: str) -> LedgerEntry | None:
         row = self._db.execute(_SELECT, (key,)).fetchone()
@@ -115,6 +109,36 @@ class SqliteLedger:
 
     def __repr__(self) -> str:
         return f"SqliteLedger({str(self.path)!r})"
+
+
+class RunLedger:
+    """The ledger used when the caller gives none: it remembers, for this run only, how each
+    key ended, so a key repeated in the input is never sent twice. Claims are not kept (nothing
+    outlives the run anyway), which makes it one write per key. It lives in a temporary SQLite
+    file inside one never-committed transaction: microseconds a write, and SQLite's page cache
+    spills to disk, so memory stays flat however many keys pass through."""
+
+    _FINAL = frozenset({State.SENT, State.FAILED, State.UNKNOWN})
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="hero-run-ledger-")
+        path = Path(self._folder.name) / "run.db"
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute(_SCHEMA)
+        self._db.execute("BEGIN")
+
+    async def get(self, key: str) -> LedgerEntry | None:
+        row = self._db.execute(_SELECT, (key,)).fetchone()
+        return None if row is None else LedgerEntry(*row[:-1])
+
+    async def put(self, entry: LedgerEntry) -> None:
+        if entry.state in self._FINAL:
+            self._db.execute(_UPSERT, (*entry, 0.0))
+
+    async def close(self) -> None:
+        self._db.close()
+        self._folder.cleanup()
 
 
 class NullLedger:
