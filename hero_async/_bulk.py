@@ -2,9 +2,9 @@
 
 Shape of a run:
 
-    invitations ──▶ validate ──▶ per-group buffers ──▶ shards ──▶ shard runners ──▶ invitation
-    (list, iterable,  (bad rows     (one practice group,   (bounded      (each holds one of
-     async iterable)   fail here)    ≤ shard_size keys)     queue)         `concurrency` slots)
+    invitations ─▶ validate ─▶ per-group buffers ─▶ shards ─▶ bounded queue ─▶ workers
+    (list, iterable,  (bad rows    (one practice group,        (2 x concurrency  (`concurrency`
+     async iterable)   fail here)   ≤ shard_size keys)          invitations)      of them)
 
 Memory is O(concurrency + shard_size x groups buffered), never O(invitations): input is read
 as it is consumed and results stream into the report's spool. A shard (one practice group, a
@@ -44,6 +44,7 @@ __all__ = ["DEFAULT_CONCURRENCY", "Shard", "send_invitations"]
 DEFAULT_CONCURRENCY = 20
 SHARD_SIZE = 100  # keys per shard: big enough to keep slots busy, small enough to resume well
 Progress = Callable[[InvitationResult], object]
+_Work = asyncio.Queue["tuple[PracticeGroupView, Plan] | None"]
 
 
 @attrs.frozen
@@ -112,7 +113,7 @@ class Job:
     ) -> None:
         self.report = BulkReport()
         self._client = client
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._run = InvitationRun(
             ledger,
             retry_unknown=retry_unknown,
@@ -123,22 +124,19 @@ class Job:
         self._limiter = LocalRateLimiter(rate_limit) if rate_limit else None
         self._on_progress = on_progress
         self._shard_size = shard_size
-        self._runners = 2 + concurrency // shard_size
         self._pending: set[str] = set()  # keys buffered or in flight: bounded, see module doc
         self._denied: dict[str, HeroError] = {}
         self._checks: dict[str, asyncio.Future[HeroError | None]] = {}
         self._views: dict[str, PracticeGroupView] = {}
 
     async def run(self, invitations: Iterable[Invitation] | AsyncIterable[Invitation]) -> None:
-        queue: asyncio.Queue[Shard | None] = asyncio.Queue(maxsize=self._runners)
+        """Stream shards into a bounded queue drained by ``concurrency`` workers."""
         try:
             async with asyncio.TaskGroup() as tasks:
-                for _ in range(self._runners):
-                    tasks.create_task(self._runner(queue))
+                work = self._start_workers(tasks)
                 async for shard in self._shards(_aiter(invitations)):
-                    await queue.put(shard)
-                for _ in range(self._runners):
-                    await queue.put(None)
+                    await self._feed(work, shard)
+                await self._stop_workers(work)
         except BaseExceptionGroup as group:  # surface a lone programming error as itself
             if len(group.exceptions) == 1:
                 raise group.exceptions[0] from None
@@ -148,26 +146,40 @@ class Job:
                 check.cancel()
             await asyncio.gather(*self._checks.values(), return_exceptions=True)
 
-    async def _runner(self, queue: asyncio.Queue[Shard | None]) -> None:
-        while (shard := await queue.get()) is not None:
-            await self.run_shard(shard)
-
     async def run_shard(self, shard: Shard) -> None:
-        """One practice group's batch. Holds at most ``concurrency`` requests in flight."""
-        view = self._view(shard.practice_group_id)
+        """Run one shard alone (one practice group, a bounded batch of keys): the unit a
+        distributed queue could hand to a worker machine."""
         async with asyncio.TaskGroup() as tasks:
-            for item in shard.plans:
-                await self._slots.acquire()
-                tasks.create_task(self._one(view, item))
+            work = self._start_workers(tasks, min(self._concurrency, len(shard.plans)))
+            await self._feed(work, shard)
+            await self._stop_workers(work)
 
-    async def _one(self, view: PracticeGroupView, item: Plan) -> None:
-        try:
-            denied = await self._preflight(view)
-            result = await self._run.invite(view, item, denied)
-        finally:
-            self._slots.release()
-            self._pending.discard(item.key)
-        self._finish(result)
+    def _start_workers(self, tasks: asyncio.TaskGroup, count: int | None = None) -> _Work:
+        # A fixed pool of workers, each doing one invitation at a time, is what bounds the
+        # requests in flight to `concurrency` -- and costs no task per invitation.
+        queue: _Work = asyncio.Queue(maxsize=2 * self._concurrency)
+        for _ in range(count or self._concurrency):
+            tasks.create_task(self._worker(queue))
+        return queue
+
+    async def _feed(self, work: _Work, shard: Shard) -> None:
+        view = self._view(shard.practice_group_id)
+        for item in shard.plans:
+            await work.put((view, item))
+
+    async def _stop_workers(self, work: _Work) -> None:
+        for _ in range(self._concurrency):
+            await work.put(None)
+
+    async def _worker(self, work: _Work) -> None:
+        while (job := await work.get()) is not None:
+            view, item = job
+            try:
+                denied = await self._preflight(view)
+                result = await self._run.invite(view, item, denied)
+            finally:
+                self._pending.discard(item.key)
+            self._finish(result)
 
     async def _preflight(self, view: PracticeGroupView) -> HeroError | None:
         """Check a group once (its token fetch is cheap): a group outside the network then

@@ -530,7 +530,7 @@ async def test_long_generator_run_keeps_tasks_and_read_ahead_bounded() -> None:
             if finished % 50 == 0:
                 tasks = asyncio.all_tasks()
                 peak_tasks = max(peak_tasks, len(tasks))
-                invites = sum(1 for t in tasks if t.get_coro().__qualname__ == "Job._one")
+                invites = sum(1 for t in tasks if t.get_coro().__qualname__ == "Job._worker")
                 peak_invites = max(peak_invites, invites)
 
         async with HeroClient(SANDBOX_API_KEY, "1001", base_url=server.url) as hero:
@@ -539,11 +539,10 @@ async def test_long_generator_run_keeps_tasks_and_read_ahead_bounded() -> None:
             ) as report:
                 assert report.sent == total
     assert server.final == {"requests": 2 * total + 1, "messages": total}
-    runners = 2 + concurrency // bulk.SHARD_SIZE
     assert 0 < peak_invites <= concurrency
-    assert peak_tasks <= 2 * concurrency + runners + 5
-    # queued + running + one being handed over + group buffers (flushed at 4 shards' worth)
-    assert ahead <= (2 * runners + 1 + 4) * bulk.SHARD_SIZE
+    assert peak_tasks <= 2 * concurrency + 5  # workers + aiohttp's writers + the producer
+    # queued (2 x concurrency) + running + group buffers (flushed at 4 shards' worth)
+    assert ahead <= 3 * concurrency + 4 * bulk.SHARD_SIZE
 
 
 # --- lifecycle ----------------------------------------------------------------------------

@@ -222,9 +222,10 @@ async def test_many_unknown_keys_do_not_stop_a_rerun_skipping_sent_ones(tmp_path
 
 
 async def test_cancelled_run_resumes_to_every_key_sent_once_or_unknown(tmp_path: Path) -> None:
-    """A run cancelled mid-flight (after 100 sends), then resumed by a fresh client and fake
-    process on the same ledger: every key ends sent once, or outcome_unknown exactly when the
-    ledger held a claim at the cancel; no patient gets two messages; counts add up."""
+    """A run cancelled mid-flight (after 100 sends, the moment a claim is committed), then
+    resumed by a fresh client and fake process on the same ledger: every key ends sent once, or
+    outcome_unknown exactly when the ledger held a claim at the cancel; no patient gets two
+    messages; counts add up."""
     ledger = tmp_path / "ledger.db"
     invitations = [invitation(i, ("1002", "1003")[i % 2]) for i in range(300)]
     reported: list[InvitationResult] = []
@@ -235,16 +236,28 @@ async def test_cancelled_run_resumes_to_every_key_sent_once_or_unknown(tmp_path:
         if sum(r.state == "sent" for r in reported) >= 100:
             enough.set()
 
+    claimed_now = asyncio.Event()
+
+    class Watched(SqliteLedger):
+        """Says when, after 100 sends, a claim is committed (its request is then in flight)."""
+
+        async def put(self, entry: LedgerEntry) -> None:
+            await super().put(entry)
+            if enough.is_set() and entry.state in ("link_claimed", "message_claimed"):
+                claimed_now.set()
+
+    watched = Watched(ledger)
     fake = FakeHero(seed_sandbox=True)
     async with fake, _client(fake) as hero:
         run = asyncio.create_task(
-            hero.send_invitations(invitations, ledger=ledger, concurrency=10, on_progress=progress)
+            hero.send_invitations(invitations, ledger=watched, concurrency=10, on_progress=progress)
         )
-        await enough.wait()
+        await claimed_now.wait()
         run.cancel()
         with pytest.raises(asyncio.CancelledError):
             await run
         assert [name for name in task_names() if name.startswith("Job.")] == []
+    await watched.close()
     # The fake has drained what reached it. Look at the ledger as the crash left it.
     at_cancel = await _entries(ledger)
     claimed = {k for k, e in at_cancel.items() if e.state in ("link_claimed", "message_claimed")}
