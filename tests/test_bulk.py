@@ -545,6 +545,38 @@ async def test_long_generator_run_keeps_tasks_and_read_ahead_bounded() -> None:
     assert ahead <= 3 * concurrency + 4 * bulk.SHARD_SIZE
 
 
+async def test_two_hundred_thousand_invitation_generator_keeps_live_tasks_bounded() -> None:
+    """200,000 invitations from a generator through the whole pipeline (validation, shards,
+    queue, workers, ledger, report): live tasks never exceed the worker pool plus a constant,
+    the generator is read lazily, and every key is reported. The group is outside the network,
+    so after its one pre-flight request the invitations finish fast and the test stays quick;
+    the request-making path is covered at 20,000 above."""
+    total, concurrency = 200_000, 50
+    read = finished = ahead = peak_tasks = 0
+
+    def source() -> Iterator[Invitation]:
+        nonlocal read
+        for i in range(total):
+            read += 1
+            yield invitation(i, OUTSIDE)
+
+    def progress(result: InvitationResult) -> None:
+        nonlocal finished, ahead, peak_tasks
+        finished += 1
+        ahead = max(ahead, read - finished)
+        if finished % 1000 == 0:
+            peak_tasks = max(peak_tasks, len(asyncio.all_tasks()))
+
+    async with sandbox() as (fake, hero):
+        with await hero.send_invitations(
+            source(), concurrency=concurrency, on_progress=progress
+        ) as report:
+            assert report.total == report.failed == total
+        assert fake.count(practice_group_id=OUTSIDE) == 1
+    assert peak_tasks <= concurrency + 10  # workers + producer + the fake's own handlers
+    assert ahead <= 3 * concurrency + 4 * bulk.SHARD_SIZE
+
+
 # --- lifecycle ----------------------------------------------------------------------------
 
 
