@@ -21,6 +21,11 @@ def _version(name: str) -> str:
         return "not installed"
 
 
+def loadavg() -> float | None:
+    """The 1-minute load average: other work on the machine skews every figure."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
 def machine() -> dict[str, Any]:
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
@@ -33,7 +38,7 @@ def machine() -> dict[str, Any]:
         "os": platform.platform(),
         "python": platform.python_version(),
         **{name: _version(name) for name in ("hero-async", "aiohttp", "uvloop", "orjson")},
-        "loadavg_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "loadavg_at_start": loadavg(),
     }
 
 

@@ -39,12 +39,12 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 
 
 def _first_line(proc: subprocess.Popen[str], what: str) -> str:
-    """The one line a server prints once listening, waiting at most STARTUP_TIMEOUT."""
+    """The next line a child prints (e.g. once listening), waiting at most STARTUP_TIMEOUT."""
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], STARTUP_TIMEOUT)
     line = proc.stdout.readline() if ready else ""
     if not line:
-        raise BenchError(f"{what} did not start within {STARTUP_TIMEOUT:.0f} s")
+        raise BenchError(f"no {what} within {STARTUP_TIMEOUT:.0f} s")
     return line
 
 
@@ -67,17 +67,18 @@ class FakeProcess:
         self.url: str = json.loads(_first_line(self.proc, "FakeHero"))["url"]
 
     def command(self, **command: Any) -> dict[str, Any]:
-        stdin, stdout = self.proc.stdin, self.proc.stdout
-        assert stdin is not None
-        assert stdout is not None
-        stdin.write(json.dumps(command) + "\n")
-        stdin.flush()
-        answer: dict[str, Any] = json.loads(stdout.readline())
+        self._write(command)
+        answer: dict[str, Any] = json.loads(_first_line(self.proc, "FakeHero answer"))
         return answer
+
+    def _write(self, command: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
 
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
-            self.command(cmd="quit")
+            self._write({"cmd": "quit"})  # answered by exiting, not by a line
         _stop(self.proc)
 
 

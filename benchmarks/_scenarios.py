@@ -15,6 +15,7 @@ from typing import Any
 
 from _procs import run_worker
 
+SATURATED = 0.90  # server CPU share of one core above which it may be the bottleneck
 LATENCY_MS = 20  # the "realistic" rows: the server answers after this long
 WORKER_TIMEOUT = 600.0  # seconds for one throughput client process, all of its jobs
 Progress = Callable[[str], None]
@@ -77,7 +78,10 @@ def _check(result: dict[str, Any]) -> None:
 
 
 def _brief(results: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{r['kind']}@{r['c']} {r['n'] / r['wall']:.0f}/s" for r in results)
+    runs = ", ".join(f"{r['kind']}@{r['c']} {r['n'] / r['wall']:.0f}/s" for r in results)
+    busiest = max(r["server_cpu"] / r["wall"] for r in results)
+    warning = " SERVER SATURATED" if busiest >= SATURATED else ""
+    return f"{runs} (invitations/s; server CPU at most {busiest:.0%} of a core{warning})"
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, float]]:

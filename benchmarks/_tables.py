@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from _output import Summary, fmt, get, ratio
-from _scenarios import LATENCY_MS
-
-SATURATED = 0.90  # server CPU share of one core above which it may be the bottleneck
+from _scenarios import LATENCY_MS, SATURATED
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
+    rule = "|---|" + "".join("---:|" for _ in head[1:])  # labels left, numbers right
+    lines = ["| " + " | ".join(head) + " |", rule]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
@@ -191,22 +190,14 @@ def targets(found: list[dict[str, Any]]) -> list[str]:
     return _table(["target", "measured", "verdict"], rows)
 
 
-def markdown(result: dict[str, Any], summary: Summary, levels: list[int]) -> str:
-    m, o = result["machine"], result["options"]
-    speed = f"uvloop {m['uvloop']}, orjson {m['orjson']}"
-    parts = [
-        f"Run of {result['started']} (`{o['command']}`, {result['duration_s']:.0f} s). "
-        f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, aiohttp "
-        f"{m['aiohttp']}, {speed}, hero-async {m['hero-async']}; load average at start "
-        f"{fmt(m['loadavg_at_start'] and m['loadavg_at_start'][0], '.2f')}.",
-        "",
-        "**Targets**",
-        "",
-        *targets(result["targets"]),
-        "",
+def _throughput(result: dict[str, Any], summary: Summary, levels: list[int]) -> list[str]:
+    if not summary:
+        return ["**1-2. Bulk invitations** (not run)", ""]
+    o = result["options"]
+    return [
         f"**1. Bulk invitations, plain** (asyncio loop, stdlib json; {o['invitations']:,} "
-        f"invitations per run, 2 requests each; medians of {o['rounds']} alternated rounds; "
-        "`ledger=None`)",
+        f"invitations per run ({max(200, o['invitations'] // 3):,} at concurrency 1), "
+        f"2 requests each; medians of {o['rounds']} alternated rounds; `ledger=None`)",
         "",
         *plain(summary, levels),
         "",
@@ -216,8 +207,27 @@ def markdown(result: dict[str, Any], summary: Summary, levels: list[int]) -> str
         "",
         *speedups(summary, levels),
         "",
-        server_note(summary) if summary else "",
+        server_note(summary),
         "",
+    ]
+
+
+def markdown(result: dict[str, Any], summary: Summary, levels: list[int]) -> str:
+    m, o = result["machine"], result["options"]
+    speed = f"uvloop {m['uvloop']}, orjson {m['orjson']}"
+    parts = [
+        f"Run of {result['started']} (`{o['command']}`, {result['duration_s']:.0f} s). "
+        f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, aiohttp "
+        f"{m['aiohttp']}, {speed}, hero-async {m['hero-async']}. 1-minute load average "
+        f"{fmt(m['loadavg_at_start'], '.2f')} at the start, {fmt(m.get('loadavg_at_end'), '.2f')} "
+        "at the end (the run itself keeps about 2 busy).",
+        "",
+        *[f"**FAILED** {error}" for error in result.get("errors", [])],
+        "**Targets**",
+        "",
+        *targets(result["targets"]),
+        "",
+        *_throughput(result, summary, levels),
         "**3. Peak RSS vs job size** (concurrency 200, invitations from a generator, "
         "one fresh process per size)",
         "",

@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,26 +76,49 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         "options": {**vars(args), "out": str(args.out), "command": command},
     }
     say(f"machine: {result['machine']}")
+    result["errors"] = []
     if {"throughput", "memory"} & set(args.scenarios):
         with _procs.own_server() as (url, _):
             say(f"benchmark server on {url}")
             if "throughput" in args.scenarios:
-                rows = _scenarios.throughput(
-                    url, args.concurrency, args.invitations, args.rounds, say
+                result["throughput"] = _guard(
+                    result,
+                    "throughput",
+                    lambda: _scenarios.throughput(
+                        url, args.concurrency, args.invitations, args.rounds, say
+                    ),
                 )
-                result["throughput"] = rows
             if "memory" in args.scenarios:
-                result["memory"] = _scenarios.memory(url, args.memory_sizes, args.naive_max, say)
+                result["memory"] = _guard(
+                    result,
+                    "memory",
+                    lambda: _scenarios.memory(url, args.memory_sizes, args.naive_max, say),
+                )
     if "latency" in args.scenarios:
-        from hero_async.testing import SANDBOX_NETWORK_GROUP_IDS
-
-        groups = [*SANDBOX_NETWORK_GROUP_IDS, *(str(3001 + i) for i in range(args.groups - 5))]
-        with _procs.fake_server(len(groups) - 5) as fake:
-            say(f"FakeHero on {fake.url}: token cache over {len(groups)} groups, fan-out")
-            latency = args.latency_ms / 1000
-            result["latency"] = asyncio.run(_latency.run(fake, groups, args.token_calls, latency))
+        result["latency"] = _guard(result, "latency", lambda: _latency_scenario(args)) or None
     result["duration_s"] = time.monotonic() - started
+    result["machine"]["loadavg_at_end"] = _output.loadavg()
     return result
+
+
+def _latency_scenario(args: argparse.Namespace) -> dict[str, Any]:
+    from hero_async.testing import SANDBOX_NETWORK_GROUP_IDS
+
+    groups = [*SANDBOX_NETWORK_GROUP_IDS, *(str(3001 + i) for i in range(args.groups - 5))]
+    with _procs.fake_server(len(groups) - 5) as fake:
+        say(f"FakeHero on {fake.url}: token cache over {len(groups)} groups, fan-out")
+        latency = args.latency_ms / 1000
+        return asyncio.run(_latency.run(fake, groups, args.token_calls, latency))
+
+
+def _guard(result: dict[str, Any], name: str, scenario: Callable[[], Any]) -> Any:
+    """Run one scenario; a failure is recorded and the others still report."""
+    try:
+        return scenario()
+    except Exception as exc:  # the run goes on; main() exits non-zero
+        say(f"scenario {name} FAILED: {type(exc).__name__}: {exc}")
+        result["errors"].append(f"{name}: {type(exc).__name__}: {exc}")
+        return []
 
 
 def report(result: dict[str, Any], args: argparse.Namespace) -> str:
@@ -110,7 +134,9 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     (args.out / "latest.md").write_text(text)
     if summary and _output.chart(summary, levels, args.out / "throughput.png"):
         text = text.replace("**Targets**", "![throughput](results/throughput.png)\n\n**Targets**")
-    if not (args.quick or args.no_readme) and _output.update_readme(HERE / "README.md", text):
+    if args.quick or args.no_readme or result["errors"]:
+        say("README.md left alone (--quick, --no-readme or a failed scenario)")
+    elif _output.update_readme(HERE / "README.md", text):
         say("README.md results block updated")
     return text
 
@@ -122,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     text = report(result, args)
     print("\n" + text)
     say(f"done in {result['duration_s']:.0f} s; results in {args.out}")
-    return 0
+    for error in result["errors"]:
+        say(f"FAILED: {error}")
+    return 1 if result["errors"] else 0
 
 
 if __name__ == "__main__":

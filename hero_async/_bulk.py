@@ -187,6 +187,8 @@ class Job:
         so invitations starting while it runs wait for its verdict instead of asking again."""
         group = view.practice_group_id
         check = self._checks.get(group)
+        if check is not None and check.done() and not check.cancelled():  # the usual case
+            return self._denied.get(group) or check.result()
         if check is None:
             check = self._checks[group] = asyncio.ensure_future(self._check(view))
         verdict = await asyncio.shield(check)

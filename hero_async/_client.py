@@ -241,10 +241,11 @@ class HeroClient(Scope):
         data = None if json is None else _json.dumps(json)
         headers = self._headers_for(practice_group_id)
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        delays = self._retry.delays()
+        delays = None  # the backoff generator, made on the first failure only
+        debug = _log.isEnabledFor(logging.DEBUG)
         url = self._base_url + path
         for attempt in range(self._retry.max_retries + 1):
-            started = time.perf_counter()
+            started = time.perf_counter() if debug else 0.0
             try:
                 raw = await self._attempt(
                     method, url, headers, data, params, call_timeout, extra_limiter
@@ -257,7 +258,8 @@ class HeroClient(Scope):
             else:
                 status = raw.status
                 if 200 <= status < 300:
-                    _trace(method, path, practice_group_id, status, started, attempt)
+                    if debug:
+                        _trace(method, path, practice_group_id, status, started, attempt)
                     return decode_json(raw)
                 failure = self._api_error(raw, method, path, practice_group_id)
                 decision = decide(idempotent=safe, status=status)
@@ -273,6 +275,8 @@ class HeroClient(Scope):
             if decision is Decision.RAISE or attempt == self._retry.max_retries:
                 raise failure
             if status != 429:  # a 429 already paused the whole client via the limiter
+                if delays is None:
+                    delays = self._retry.delays()
                 await self._sleep(next(delays))
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -25,6 +25,8 @@ from ._errors import (
 from ._ledger import Ledger, LedgerEntry, State
 from ._report import FAILED, SENT, SKIPPED, UNKNOWN, InvitationResult
 from .models import IdentityCheckRequired
+from .resources.booking_links import PATH as LINKS_PATH
+from .resources.messages import PATH as MESSAGES_PATH
 
 if TYPE_CHECKING:
     from ._invitation import Plan
@@ -159,8 +161,10 @@ class InvitationRun:
             )
             await self._ledger.put(entry)
             fields = {**plan.link, "patient_id": entry.patient_id}
-            link = await self._step(entry, "link", lambda: view.booking_links._create(fields))
-            entry = entry._replace(state=State.LINKED, link_id=link.id, short_link=link.short_link)
+            new_id, short_link = await self._step(
+                entry, "link", lambda: _post(view, LINKS_PATH, fields, "id", "short_link")
+            )
+            entry = entry._replace(state=State.LINKED, link_id=new_id, short_link=short_link)
             await self._ledger.put(entry)
         if entry.short_link is None:  # the create answer's shape is UNVERIFIED: ask again
             link_id = entry.link_id
@@ -187,8 +191,10 @@ class InvitationRun:
         )
         await self._ledger.put(entry)
         body = plan.message_body(patient_id, short_link, entry.link_id)
-        sent = await self._step(entry, "message", lambda: view.messages._send(body))
-        entry = entry._replace(state=State.SENT, message_id=sent.message_id, step=None)
+        message_id, _ = await self._step(
+            entry, "message", lambda: _post(view, MESSAGES_PATH, body, "message_id", None)
+        )
+        entry = entry._replace(state=State.SENT, message_id=message_id, step=None)
         await self._ledger.put(entry)
         return entry
 
@@ -233,6 +239,25 @@ class InvitationRun:
         failed = entry._replace(state=State.FAILED, step=step, error_type=error_type, error=error)
         await self._ledger.put(failed)
         raise _Done(_result(failed, FAILED, retryable=retryable))
+
+
+async def _post(
+    view: PracticeGroupView, path: str, body: object, id_field: str, link_field: str | None
+) -> tuple[str, str | None]:
+    return _ids(await view._request("POST", path, json=body), id_field, link_field)
+
+
+def _ids(data: object, id_field: str, link_field: str | None) -> tuple[str, str | None]:
+    """The one id (and short link) a bulk step needs from Hero's answer, type-checked; the
+    rest of the answer is not read, so an odd unrelated field cannot fail a send."""
+    if isinstance(data, dict):
+        found = data.get(id_field)
+        link = data.get(link_field) if link_field else None
+        if type(found) in (str, int) and found != "" and (link is None or type(link) is str):
+            return str(found), link
+    raise MalformedResponseError(
+        f"unexpected answer shape (no {id_field})", status=200, body=repr(data)[:500]
+    )
 
 
 def _trouble(result: InvitationResult | None) -> bool | None:

@@ -81,7 +81,11 @@ async def send(
             timeout=client_timeout,
             allow_redirects=False,
         ) as response:
-            body = await _read_capped(response)
+            length = response.content_length
+            if length is not None and length <= C.MAX_RESPONSE_BYTES:
+                body = await response.read()
+            else:
+                body = await _read_capped(response)
             return RawResponse(response.status, response.headers, body)
     except _CONNECT_TIMEOUT as exc:
         raise TimeoutError("timed out connecting to Hero", reached_server=False) from exc
