@@ -119,6 +119,7 @@ class RunLedger:
     spills to disk, so memory stays flat however many keys pass through."""
 
     _FINAL = frozenset({State.SENT, State.FAILED, State.UNKNOWN})
+    _BATCH = 512
 
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="hero-run-ledger-")
@@ -127,14 +128,26 @@ class RunLedger:
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute(_SCHEMA)
         self._db.execute("BEGIN")
+        self._unwritten: dict[str, LedgerEntry] = {}
 
     async def get(self, key: str) -> LedgerEntry | None:
+        entry = self._unwritten.get(key)
+        if entry is not None:
+            return entry
         row = self._db.execute(_SELECT, (key,)).fetchone()
         return None if row is None else LedgerEntry(*row[:-1])
 
     async def put(self, entry: LedgerEntry) -> None:
         if entry.state in self._FINAL:
-            self._db.execute(_UPSERT, (*entry, 0.0))
+            # Written in batches: one executemany per few hundred keys is far cheaper than a
+            # statement per key, and the batch is bounded, so memory stays flat.
+            self._unwritten[entry.key] = entry
+            if len(self._unwritten) >= self._BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        self._db.executemany(_UPSERT, [(*entry, 0.0) for entry in self._unwritten.values()])
+        self._unwritten.clear()
 
     async def close(self) -> None:
         self._db.close()
