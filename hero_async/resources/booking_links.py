@@ -28,8 +28,11 @@ class BookingLinks(Resource):
         maximum_use_count: int | None = None,
     ) -> BookingLink:
         """Create a link; with ``patient_id`` it is a patient invite, without it generic."""
-        return await self._create(
-            link_fields(
+        return await self._call(
+            "POST",
+            PATH,
+            BookingLink,
+            json=link_fields(
                 appointment_type_id=appointment_type_id,
                 location_id=location_id,
                 patient_id=patient_id,
@@ -40,10 +43,6 @@ class BookingLinks(Resource):
                 maximum_use_count=maximum_use_count,
             ),
         )
-
-    async def _create(self, fields: dict[str, object]) -> BookingLink:
-        """POST a body ``link_fields`` already checked (the bulk pipeline validates up front)."""
-        return await self._call("POST", PATH, BookingLink, json=fields)
 
     async def get(self, booking_link_id: str) -> BookingLink:
         link_id = v.hero_id(booking_link_id, "booking_link_id")

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from .. import _validate as v
 from ..models import SentMessage
@@ -67,10 +66,6 @@ class Messages(Resource):
             assignee_type=optional(_assignee_type, assignee_type, "assignee_type"),
             send_at=optional(v.datetime_, send_at, "send_at"),
         )
-        return await self._send(fields)
-
-    async def _send(self, fields: dict[str, Any]) -> SentMessage:
-        """POST a body already checked (the bulk pipeline validates up front)."""
         return await self._call("POST", PATH, SentMessage, json=fields)
 
 
