@@ -26,7 +26,6 @@ from ._errors import (
     AuthenticationError,
     CrossOrganisationDeniedError,
     HeroError,
-    PermissionDeniedError,
     ValidationError,
 )
 from ._invitation import Invitation, Plan, plan
@@ -195,12 +194,15 @@ class Job:
         return self._denied.get(group) or verdict
 
     async def _check(self, view: PracticeGroupView) -> HeroError | None:
+        # Only the cross-organisational 403 is a verdict on the group. Anything else (a 401,
+        # a scope 403 on our own group, a flaky endpoint) may be about the token endpoint
+        # alone; the real steps will tell, and their 401s still stop the group (_deny).
         try:
             await view.access_token()
-        except (AuthenticationError, PermissionDeniedError) as exc:
+        except CrossOrganisationDeniedError as exc:
             self._deny(view.practice_group_id, exc)
         except HeroError:
-            pass  # a flaky token endpoint is no verdict on the group; the steps will tell
+            pass
         return self._denied.get(view.practice_group_id)
 
     def _deny(self, group: str, error: HeroError) -> None:

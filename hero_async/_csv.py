@@ -18,17 +18,17 @@ from ._invitation import DEFAULT_TEMPLATE, Invitation
 __all__ = ["COLUMNS", "REQUIRED_COLUMNS", "read_invitations"]
 
 COLUMNS = tuple(field.name for field in attrs.fields(Invitation))
-REQUIRED_COLUMNS = ("practice_group_id", "appointment_type_id", "location_id")
+REQUIRED_COLUMNS = ("key", "practice_group_id", "appointment_type_id", "location_id")
 
 
 def read_invitations(path: str | Path) -> Iterator[Invitation]:
-    """Yield an Invitation per row. A row without ``key`` gets ``row-<line>`` (stable while
-    the file is unchanged, so re-runs still resume)."""
+    """Yield an Invitation per row. Every row needs its own stable ``key``: a key made up from
+    the row's position would silently point at another patient once the file changes."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         _check_header(reader.fieldnames or [], path)
-        for line, row in enumerate(reader, start=2):
-            yield _invitation(row, line)
+        for row in reader:
+            yield _invitation(row)
 
 
 def _check_header(header: Sequence[str], path: str | Path) -> None:
@@ -41,13 +41,13 @@ def _check_header(header: Sequence[str], path: str | Path) -> None:
         )
 
 
-def _invitation(row: dict[str | None, str | None], line: int) -> Invitation:
+def _invitation(row: dict[str | None, str | None]) -> Invitation:
     cells = {name: (row.get(name) or "").strip() or None for name in COLUMNS}
     count: object = cells["maximum_use_count"]
     if isinstance(count, str) and count.isascii() and count.isdigit() and len(count) < 10:
         count = int(count)  # anything else goes on as text and fails validation, named
     return Invitation(
-        key=cells["key"] or f"row-{line}",
+        key=cells["key"] or "",  # required: a missing key fails validation, named
         practice_group_id=cells["practice_group_id"] or "",
         appointment_type_id=cells["appointment_type_id"] or "",
         location_id=cells["location_id"] or "",

@@ -7,6 +7,7 @@ can never leave a booking link behind without its message.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import attrs
@@ -61,6 +62,7 @@ class Plan:
     message_type: str
     template: str = attrs.field(repr=_masked)
     recipient_contact_detail: str | None = attrs.field(repr=_masked)
+    fingerprint: str = ""
 
     def message(self, short_link: str) -> str:
         # str.replace, not str.format: practice-written text may contain other braces.
@@ -115,4 +117,14 @@ def plan(invitation: Invitation) -> Plan:
     contact = inv.recipient_contact_detail
     if contact is not None:
         contact = v.contact_detail(contact, "recipient_contact_detail", kind)
-    return Plan(key, group, patient_id, pds, link, kind, template, contact)
+    print_ = _fingerprint(patient_id, pds, link, kind, template, contact)
+    return Plan(key, group, patient_id, pds, link, kind, template, contact, print_)
+
+
+def _fingerprint(patient_id: str | None, pds: dict[str, Any] | None, *rest: object) -> str:
+    """Who + what, hashed, to catch a key reused for a different invitation. The "who" part
+    keeps only 16 bits: enough to tell two patients apart, far too few to find one back from
+    (about 15,000 NHS numbers share each value)."""
+    who = hashlib.sha256(repr((patient_id, pds)).encode()).hexdigest()[:4]
+    what = hashlib.sha256(repr(rest).encode()).hexdigest()[:12]
+    return f"{who}-{what}"

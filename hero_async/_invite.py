@@ -103,8 +103,11 @@ class InvitationRun:
 
     async def _resume(self, plan: Plan, entry: LedgerEntry | None) -> LedgerEntry:
         if entry is None:
-            return LedgerEntry(plan.key, plan.practice_group_id, State.NEW)
-        if entry.practice_group_id != plan.practice_group_id:
+            return LedgerEntry(
+                plan.key, plan.practice_group_id, State.NEW, fingerprint=plan.fingerprint
+            )
+        reused = _reuse(entry, plan)
+        if reused:
             raise _Done(
                 InvitationResult(
                     plan.key,
@@ -112,7 +115,7 @@ class InvitationRun:
                     FAILED,
                     step="ledger",
                     error_type="KeyReused",
-                    error=f"key was used for practice group {entry.practice_group_id} before",
+                    error=f"the ledger has this key {reused}",
                 )
             )
         if entry.state == State.SENT:
@@ -211,7 +214,9 @@ class InvitationRun:
         try:
             return await call()
         except MalformedResponseError as exc:
-            if not (creates and 200 <= exc.status < 300):
+            # A readable error status never gets here; an unreadable 2xx or 5xx answer to a POST
+            # means Hero did (or may have) act: outcome unknown, never "failed, retry".
+            if not (creates and (200 <= exc.status < 300 or exc.status >= 500)):
                 self._on_denied(entry.practice_group_id, exc)
                 await self._fail(entry, step, exc)
             await self._unknown(entry, step, exc)
@@ -258,6 +263,16 @@ def _ids(data: object, id_field: str, link_field: str | None) -> tuple[str, str 
     raise MalformedResponseError(
         f"unexpected answer shape (no {id_field})", status=200, body=repr(data)[:500]
     )
+
+
+def _reuse(entry: LedgerEntry, plan: Plan) -> str | None:
+    """Why ``entry`` cannot be this plan's progress, if it cannot: another practice group, or
+    another patient / link / message (entries written before fingerprints are trusted)."""
+    if entry.practice_group_id != plan.practice_group_id:
+        return f"for practice group {entry.practice_group_id}"
+    if entry.fingerprint is not None and entry.fingerprint != plan.fingerprint:
+        return "for a different patient, link or message: give each invitation its own key"
+    return None
 
 
 def _trouble(result: InvitationResult | None) -> bool | None:

@@ -6,7 +6,8 @@ result after it. After a crash, a claim without a result means "Hero may have ac
 is reported outcome-unknown and never resent unless the caller says ``retry_unknown=True``.
 
 What it stores, and nothing more: the invitation key, practice group id, state, Hero's
-patient / link / message ids, the short link, and the last error's type and text. No NHS
+patient / link / message ids, the short link, the last error's type and text, and a short
+fingerprint of what the key was used for (too short to identify a patient). No NHS
 numbers, dates of birth, phone numbers, e-mail addresses or message bodies.
 
 :class:`Ledger` is a protocol; :class:`SqliteLedger` is the embedded default. A shared store
@@ -53,6 +54,9 @@ class LedgerEntry(NamedTuple):
     step: str | None = None  # the step an error or unknown outcome belongs to
     error_type: str | None = None
     error: str | None = None
+    # What the key was used for (see Plan.fingerprint): a key reused for another patient or
+    # link is refused instead of resuming someone else's progress. Holds no patient data.
+    fingerprint: str | None = None
 
 
 class Ledger(Protocol):
@@ -70,9 +74,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS invitations (
     key TEXT PRIMARY KEY, practice_group_id TEXT NOT NULL, state TEXT NOT NULL,
     patient_id TEXT, link_id TEXT, short_link TEXT, message_id TEXT, step TEXT,
-    error_type TEXT, error TEXT, updated_at REAL
+    error_type TEXT, error TEXT, fingerprint TEXT, updated_at REAL
 )"""
-_UPSERT = "INSERT OR REPLACE INTO invitations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_UPSERT = "INSERT OR REPLACE INTO invitations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _SELECT = "SELECT * FROM invitations WHERE key = ?"
 _SELECT_ALL = "SELECT * FROM invitations ORDER BY key"
 

@@ -101,6 +101,9 @@ async def send(
         ) from exc
 
 
+_ERROR_BODY_KEPT = 64 * 1024
+
+
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
     length = response.content_length
     if length is not None and length <= C.MAX_RESPONSE_BYTES:
@@ -111,6 +114,10 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
         size += len(chunk)
         if size > C.MAX_RESPONSE_BYTES:
             response.close()
+            if response.status >= 300:
+                # An oversized error page still is an error status: keep its start, and let
+                # the status decide (a 5xx to a POST must stay "outcome unknown").
+                return b"".join(chunks)[:_ERROR_BODY_KEPT]
             raise MalformedResponseError(
                 f"response larger than {C.MAX_RESPONSE_BYTES} bytes refused",
                 status=response.status,

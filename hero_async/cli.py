@@ -27,7 +27,7 @@ from ._errors import HeroError, ValidationError
 from ._invitation import plan
 from ._report import BulkReport
 
-DEFAULT_LEDGER = "hero-invitations.ledger.db"
+LEDGER_SUFFIX = ".ledger.db"  # default ledger: beside the CSV, one per invitation file
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         "--ledger",
         type=Path,
         default=None,
-        help=f"progress ledger (default {DEFAULT_LEDGER}; a temporary one with --sandbox)",
+        help=f"progress ledger (default FILE{LEDGER_SUFFIX}; a temporary one with --sandbox)",
     )
     invite.add_argument(
         "--report",
@@ -152,7 +152,7 @@ async def _client(sandbox: bool) -> AsyncIterator[HeroClient]:
 @contextlib.asynccontextmanager
 async def _ledger(args: argparse.Namespace) -> AsyncIterator[Path]:
     if args.ledger is not None or not args.sandbox:
-        yield args.ledger or Path(DEFAULT_LEDGER)
+        yield args.ledger or args.file.with_name(args.file.name + LEDGER_SUFFIX)
         return
     # A sandbox's fake Hero forgets everything when it stops; so does its ledger by default.
     with tempfile.TemporaryDirectory() as folder:

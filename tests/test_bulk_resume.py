@@ -202,6 +202,27 @@ async def test_key_reused_for_another_group_fails_and_keeps_the_ledger(tmp_path:
     assert (stored.practice_group_id, stored.state) == ("1002", "sent")
 
 
+@pytest.mark.parametrize("first_outcome", ["sent", "failed"])
+async def test_key_reused_for_another_patient_fails_and_never_messages_the_first(
+    tmp_path: Path, first_outcome: str
+) -> None:
+    """A key the ledger knows for a different patient (e.g. a CSV edited between runs) fails
+    as KeyReused: the stored patient, link and message are never reused for someone else."""
+    ledger = tmp_path / "ledger.db"
+    async with sandbox() as (fake, hero):
+        if first_outcome == "failed":  # the message step refused: link kept for a re-run
+            fake.add_fault(Fault(method="POST", path=MESSAGES, status=400, times=1))
+        first = invitation(1, "1002")
+        with await hero.send_invitations([first], ledger=ledger) as report:
+            (result,) = report.results()
+            assert result.state == first_outcome
+        other_patient = invitation(2, "1002", key=first.key)
+        with await hero.send_invitations([other_patient], ledger=ledger) as report:
+            (result,) = report.results()
+        assert (result.state, result.error_type) == ("failed", "KeyReused")
+        assert len(fake.messages) == (1 if first_outcome == "sent" else 0)
+
+
 async def test_many_unknown_keys_do_not_stop_a_rerun_skipping_sent_ones(tmp_path: Path) -> None:
     """Keys read back as outcome_unknown make no request, so they are no sign of trouble: a
     re-run with many of them still reports every sent key skipped, not CircuitOpen."""

@@ -64,7 +64,7 @@ def test_sandbox_invite_of_the_example_reports_every_row(
     err = capsys.readouterr().err
     assert "sandbox: fake Hero at http://127.0.0.1:" in err
     assert f"report: {report_path}" in err
-    assert not (tmp_path / cli.DEFAULT_LEDGER).exists()  # the sandbox ledger is temporary
+    assert not list(tmp_path.rglob("*" + cli.LEDGER_SUFFIX))  # the sandbox ledger is temporary
 
 
 def test_sandbox_invite_writes_a_csv_report(tmp_path: Path) -> None:

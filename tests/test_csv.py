@@ -79,24 +79,27 @@ def test_empty_cells_mean_not_given(tmp_path: Path) -> None:
     assert item.message_template == DEFAULT_TEMPLATE
 
 
-def test_missing_key_is_row_and_line_number(tmp_path: Path) -> None:
-    """A row without a key gets row-<line> (the header is line 1): stable across re-runs."""
+def test_missing_key_fails_that_row_by_name(tmp_path: Path) -> None:
+    """A row without a key reads as an empty key, which validation then reports as the "key"
+    field (a position-based key would point at another patient once the file changes)."""
     path = _write(
         tmp_path,
         HEADER,
         ",1002,9434765919,1980-01-31,10,20",
         "given,1002,9434765919,1980-01-31,10,20",
-        ",1003,9434765919,1980-01-31,10,20",
     )
-    assert [item.key for item in read_invitations(path)] == ["row-2", "given", "row-4"]
-    assert [item.key for item in read_invitations(path)] == ["row-2", "given", "row-4"]
+    first, second = read_invitations(path)
+    assert (first.key, second.key) == ("", "given")
+    with pytest.raises(ValidationError) as caught:
+        plan(first)
+    assert caught.value.field == "key"
 
 
-def test_key_column_is_optional(tmp_path: Path) -> None:
-    """A file with no key column at all still reads, keyed by line."""
+def test_key_column_is_required(tmp_path: Path) -> None:
+    """A file with no key column at all is refused before any row is read, naming it."""
     path = _write(tmp_path, "practice_group_id,appointment_type_id,location_id", "1002,10,20")
-    (item,) = read_invitations(path)
-    assert item.key == "row-2"
+    with pytest.raises(ValueError, match="key"):
+        list(read_invitations(path))
 
 
 def test_unknown_column_is_refused_by_name(tmp_path: Path) -> None:

@@ -243,14 +243,28 @@ async def test_the_default_cap_refuses_a_body_larger_than_8_mib(server: Server) 
     assert server.streamed < C.MAX_RESPONSE_BYTES + 24 * 1024 * 1024
 
 
-async def test_a_huge_error_page_is_refused_too(
+async def test_a_huge_error_page_is_cut_and_its_status_still_decides(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An oversized 500 page is read only up to the cap, and stays a ServerError."""
     monkeypatch.setattr(C, "MAX_RESPONSE_BYTES", 64 * 1024)
     server.route("GET", "/v1/me", text("<p>oops</p>" * 100_000, status=500))
     async with await client_for(server, max_retries=1) as hero:
-        with pytest.raises((MalformedResponseError, ServerError)):
+        with pytest.raises(ServerError):
             await hero.practice_group_info.me()
+        assert acquired_connections(hero) == 0
+
+
+async def test_a_huge_5xx_page_to_a_post_is_outcome_unknown(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 503 with an oversized body to POST /v1/messages/send may have been acted on:
+    OutcomeUnknownError (never a MalformedResponseError a bulk job would call "failed")."""
+    monkeypatch.setattr(C, "MAX_RESPONSE_BYTES", 64 * 1024)
+    server.route("POST", "/v1/messages/send", text("<p>busy</p>" * 100_000, status=503))
+    async with await client_for(server) as hero:
+        with pytest.raises(OutcomeUnknownError):
+            await hero.messages.send(patient_id="5", message_type="sms", message_string="hi")
         assert acquired_connections(hero) == 0
 
 

@@ -456,6 +456,7 @@ LEDGER_COLUMNS = [
     "step",
     "error_type",
     "error",
+    "fingerprint",  # 16 bits of "who" + 48 of "what": tells keys apart, identifies nobody
     "updated_at",
 ]
 REPORT_FIELDS = [
