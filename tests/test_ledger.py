@@ -242,3 +242,46 @@ async def test_ledger_file_holds_no_patient_data(tmp_path: Path) -> None:
     for forbidden in ("9434765918", phone, "1957-03-14", secret_text, "07700 900461"):
         assert forbidden.encode() not in data
     assert b"inv-000001" in data  # the scan looks at the right bytes
+
+
+async def test_concurrent_writes_share_one_commit_and_each_is_durable_on_return(
+    tmp_path: Path,
+) -> None:
+    """Group commit: 50 writers in one loop turn cost one transaction, and when each put()
+    returns, its row is visible to a second connection (committed, not just buffered)."""
+    path = tmp_path / "ledger.db"
+    ledger = SqliteLedger(path)
+    commits = 0
+    real_commit = ledger._commit
+
+    def counting_commit() -> None:
+        nonlocal commits
+        commits += 1
+        real_commit()
+
+    ledger._commit = counting_commit  # type: ignore[method-assign]
+    entries = [LedgerEntry(f"k{i}", "1002", "link_claimed") for i in range(50)]
+    await asyncio.gather(*(ledger.put(entry) for entry in entries))
+    assert commits == 1
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT count(*) FROM invitations").fetchone() == (50,)
+    other.close()
+    await ledger.close()
+
+
+async def test_a_cancelled_writer_does_not_cancel_its_batch_mates(tmp_path: Path) -> None:
+    """One writer cancelled while waiting for the group commit: the others' rows (and its
+    own, already handed over) are still committed."""
+    path = tmp_path / "ledger.db"
+    ledger = SqliteLedger(path)
+    writers = [
+        asyncio.create_task(ledger.put(LedgerEntry(f"k{i}", "1002", "message_claimed")))
+        for i in range(3)
+    ]
+    await asyncio.sleep(0)  # let all three hand their rows over (no time passes)
+    writers[0].cancel()
+    results = await asyncio.gather(*writers, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1:] == [None, None]
+    assert sorted(entry.key for entry in ledger.entries()) == ["k0", "k1", "k2"]
+    await ledger.close()
