@@ -33,10 +33,10 @@ from ._invite import InvitationRun
 from ._ledger import Ledger, RunLedger, SqliteLedger
 from ._ratelimit import LocalRateLimiter
 from ._report import FAILED, SKIPPED, BulkReport, InvitationResult
+from ._scope import PracticeGroupView
 
 if TYPE_CHECKING:
     from ._client import HeroClient
-    from ._scope import PracticeGroupView
 
 __all__ = ["DEFAULT_CONCURRENCY", "Shard", "send_invitations"]
 
@@ -145,19 +145,11 @@ class Job:
                 check.cancel()
             await asyncio.gather(*self._checks.values(), return_exceptions=True)
 
-    async def run_shard(self, shard: Shard) -> None:
-        """Run one shard alone (one practice group, a bounded batch of keys): the unit a
-        distributed queue could hand to a worker machine."""
-        async with asyncio.TaskGroup() as tasks:
-            work = self._start_workers(tasks, min(self._concurrency, len(shard.plans)))
-            await self._feed(work, shard)
-            await self._stop_workers(work)
-
-    def _start_workers(self, tasks: asyncio.TaskGroup, count: int | None = None) -> _Work:
+    def _start_workers(self, tasks: asyncio.TaskGroup) -> _Work:
         # A fixed pool of workers, each doing one invitation at a time, is what bounds the
         # requests in flight to `concurrency` -- and costs no task per invitation.
         queue: _Work = asyncio.Queue(maxsize=2 * self._concurrency)
-        for _ in range(count or self._concurrency):
+        for _ in range(self._concurrency):
             tasks.create_task(self._worker(queue))
         return queue
 
@@ -212,8 +204,8 @@ class Job:
     def _view(self, group: str) -> PracticeGroupView:
         view = self._views.get(group)
         if view is None:
-            view = self._views[group] = self._client.practice_group(group)
-            view._extra_limiter = self._limiter
+            # The group id was validated by plan(); the view carries the job's own rate cap.
+            view = self._views[group] = PracticeGroupView(self._client, group, None, self._limiter)
         return view
 
     def _finish(self, result: InvitationResult) -> None:

@@ -36,12 +36,16 @@ class Scope:
     """Everything one practice group can do. Resources are created on first use."""
 
     def __init__(
-        self, client: HeroClient, practice_group_id: str, timeout: aiohttp.ClientTimeout | None
+        self,
+        client: HeroClient,
+        practice_group_id: str,
+        timeout: aiohttp.ClientTimeout | None,
+        extra_limiter: RateLimiter | None = None,  # a bulk job's own rate cap
     ) -> None:
         self._client = client
         self.practice_group_id = practice_group_id
         self._call_timeout = timeout
-        self._extra_limiter: RateLimiter | None = None  # a bulk job's own rate cap
+        self._extra_limiter = extra_limiter
 
     async def _request(
         self,
