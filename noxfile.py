@@ -17,6 +17,9 @@ def lint(session: nox.Session) -> None:
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # Imports run one way (contracts in pyproject.toml [tool.importlinter]).
+    session.install("-e", ".")
+    session.run("lint-imports")
 
 
 @nox.session

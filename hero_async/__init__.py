@@ -10,7 +10,7 @@ Importing this package does no I/O and starts nothing.
 from importlib.metadata import PackageNotFoundError, version
 
 from ._auth import AccessToken, InMemoryTokenStore, TokenStore
-from ._client import HeroClient
+from ._client import HeroClient, PracticeGroupView
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -28,13 +28,20 @@ from ._errors import (
     TimeoutError,
     TransportError,
     ValidationError,
+    WebhookPayloadError,
+    WebhookSignatureError,
 )
-from ._invitation import Invitation
-from ._ledger import Ledger, LedgerEntry, SqliteLedger
-from ._network import Outcome
 from ._ratelimit import LocalRateLimiter, RateLimiter
-from ._report import BulkReport, InvitationResult
-from ._scope import PracticeGroupView
+from ._transport import AiohttpTransport, RawResponse, Timeouts, Transport
+from .bulk import (
+    BulkReport,
+    Invitation,
+    InvitationResult,
+    Ledger,
+    LedgerEntry,
+    Outcome,
+    SqliteLedger,
+)
 from .models import (
     Appointment,
     AppointmentType,
@@ -63,6 +70,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "APIError",
     "AccessToken",
+    "AiohttpTransport",
     "Appointment",
     "AppointmentType",
     "AttachmentLink",
@@ -97,6 +105,7 @@ __all__ = [
     "PracticeGroupView",
     "RateLimitError",
     "RateLimiter",
+    "RawResponse",
     "RegisteredPatient",
     "Reservation",
     "SentMessage",
@@ -104,9 +113,13 @@ __all__ = [
     "Slot",
     "SqliteLedger",
     "TimeoutError",
+    "Timeouts",
     "TokenStore",
+    "Transport",
     "TransportError",
     "ValidationError",
     "Webhook",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "__version__",
 ]

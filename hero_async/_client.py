@@ -1,157 +1,106 @@
-"""HeroClient: owns the connection pool, the token cache, the rate gate and the request path.
+"""HeroClient and PracticeGroupView: the resources, bound to one practice group.
 
-Lifecycle is explicit state: unopened → open (``async with``) → closed. The aiohttp session is
-created inside the running loop on entry and closed on exit unless the caller passed their own.
+A view is a practice group id, a ``CallOptions`` value and the ``Core`` it sends through;
+``HeroClient`` is the view of the key's own group that also owns the Core (the pool, the token
+cache, the rate gate) and its lifecycle: unopened → open (``async with``) → closed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
-import logging
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-import aiohttp
-
 from . import _constants as C
-from . import _json, _validate
-from ._auth import AccessToken, TokenCache, TokenStore
-from ._bulk import DEFAULT_CONCURRENCY, send_invitations
-from ._config import check_tls, from_env, resolve_base_url
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    ClientClosedError,
-    HeroError,
-    MalformedResponseError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-    TransportError,
-    ValidationError,
-    error_from_response,
-)
-from ._invitation import Invitation
-from ._ledger import Ledger
-from ._network import DEFAULT_FAN_OUT_CONCURRENCY, Outcome, fan_out
+from . import _validate
+from ._auth import AccessToken, TokenStore
+from ._config import from_env, resolve_base_url
+from ._core import CallOptions, Core, Query
+from ._errors import ValidationError
 from ._ratelimit import LocalRateLimiter, RateLimiter
-from ._report import BulkReport, InvitationResult
-from ._retry import IDEMPOTENT_METHODS, Decision, RetryPolicy, decide, parse_retry_after
-from ._scope import PracticeGroupView, Scope
-from ._transport import RawResponse, decode_json, error_body, make_session, request_id, send
+from ._retry import RetryPolicy
+from ._transport import AiohttpTransport, ClientSession, Timeouts, Transport
+from .bulk import DEFAULT_CONCURRENCY, BulkReport, Invitation, InvitationResult, Ledger, Outcome
+from .bulk import fan_out as _fan_out
+from .bulk import send_invitations as _send_invitations
+from .bulk._fanout import DEFAULT_FAN_OUT_CONCURRENCY
+from .resources import Resources
 
-__all__ = ["HeroClient"]
+__all__ = ["HeroClient", "PracticeGroupView"]
 
-_log = logging.getLogger("hero_async")
 T = TypeVar("T")
 
 
-class _State(enum.Enum):
-    UNOPENED = "unopened"
-    OPEN = "open"
-    CLOSED = "closed"
+class PracticeGroupView(Resources):
+    """Acts for one practice group through its client's pool, token cache and rate gate.
 
-
-class HeroClient(Scope):
-    """Async client for the Hero Health Public API. Use as ``async with HeroClient() as hero``.
-
-    Resources on the client act for the API key's own practice group;
-    ``hero.practice_group(id)`` returns a view acting for another group (a cross-organisational
-    call), sharing this client's pool, token cache and rate gate.
+    Get one with ``hero.practice_group(id)`` (a cross-organisational call when ``id`` is not
+    the key's own group) or ``view.with_options(timeout=...)``. Views are cheap.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        practice_group_id: str | None = None,
-        *,
-        environment: str | None = None,
-        base_url: str | None = None,
-        timeout: float = C.DEFAULT_TIMEOUT,
-        connect_timeout: float = C.DEFAULT_CONNECT_TIMEOUT,
-        max_connections: int = C.DEFAULT_MAX_CONNECTIONS,
-        max_retries: int = C.DEFAULT_MAX_RETRIES,
-        rate_limit: float | None = None,
-        session: aiohttp.ClientSession | None = None,
-        token_store: TokenStore | None = None,
-        rate_limiter: RateLimiter | None = None,
-        token_min_remaining: float = C.TOKEN_MIN_REMAINING_SECONDS,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        key = from_env(api_key, "api_key", C.ENV_API_KEY)
-        self._api_key = _validate.header_value(key, "api_key")
-        home = from_env(practice_group_id, "practice_group_id", C.ENV_PRACTICE_GROUP_ID)
-        self._home_group = _validate.practice_group_id(home)
-        self._base_url = resolve_base_url(environment, base_url)
-        self._timeout, self._connect_timeout = timeout, connect_timeout
-        self._default_timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
-        if max_connections < 1:
-            raise ValidationError("max_connections", "must be at least 1")
-        self._max_connections = max_connections
-        self._slots = asyncio.Semaphore(max_connections)
-        if max_retries < 0:
-            raise ValidationError("max_retries", "must be 0 or more")
-        self._retry = RetryPolicy(max_retries=max_retries)
-        self._clock, self._sleep = clock, sleep
-        self._limiter: RateLimiter = rate_limiter or LocalRateLimiter(
-            rate_limit, clock=clock, sleep=sleep
-        )
-        self._tokens = TokenCache(
-            self._fetch_token, store=token_store, min_remaining=token_min_remaining, clock=clock
-        )
-        if session is not None:
-            check_tls(session, self._base_url)
-        self._session = session
-        self._owns_session = session is None
-        self._state = _State.UNOPENED
-        self._headers_cache: dict[str, Mapping[str, str]] = {}
-        super().__init__(self, self._home_group, None)
-
-    # -- lifecycle -------------------------------------------------------------------------
-    async def __aenter__(self) -> HeroClient:
-        if self._state is not _State.UNOPENED:
-            raise ClientClosedError(f"HeroClient is {self._state.value}; create a new one")
-        if self._session is None:
-            self._session = make_session(
-                max_connections=self._max_connections,
-                connect_timeout=self._connect_timeout,
-                timeout=self._timeout,
-            )
-        self._state = _State.OPEN
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the pool (unless it was passed in). Safe to call twice."""
-        if self._state is _State.CLOSED:
-            return
-        self._state = _State.CLOSED
-        await self._tokens.aclose()
-        if self._owns_session and self._session is not None:
-            await self._session.close()
+    def __init__(self, core: Core, practice_group_id: str, options: CallOptions | None) -> None:
+        self._core = core
+        self._group = practice_group_id
+        self._options = options
 
     @property
-    def closed(self) -> bool:
-        return self._state is _State.CLOSED
+    def practice_group_id(self) -> str:
+        """The practice group this view acts for (sent as ``x-practice-group-id``)."""
+        return self._group
 
-    def __repr__(self) -> str:
-        return (
-            f"HeroClient(practice_group_id={self._home_group!r}, base_url={self._base_url!r}, "
-            f"state={self._state.value!r})"
-        )
-
-    # -- scoping ---------------------------------------------------------------------------
     def practice_group(self, practice_group_id: str) -> PracticeGroupView:
-        """A cheap view acting for another practice group (a cross-organisational call)."""
-        return PracticeGroupView(self, _validate.practice_group_id(practice_group_id), None)
+        """A view acting for another practice group, sharing this client's pool and cache."""
+        return PracticeGroupView(self._core, _validate.practice_group_id(practice_group_id), None)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        rate_limiter: RateLimiter | None = None,
+    ) -> PracticeGroupView:
+        """The same group with per-call timeouts (seconds) and/or an extra rate gate that
+        every request of this view passes before the client-wide one (e.g. a job's cap)."""
+        base = self._options.timeouts if self._options else self._core.default_timeouts
+        total = base.total if timeout is None else _positive(timeout, "timeout")
+        connect = base.connect if connect_timeout is None else connect_timeout
+        timeouts = Timeouts(total, _positive(connect, "connect_timeout"))
+        limiter = rate_limiter or (self._options.limiter if self._options else None)
+        return PracticeGroupView(self._core, self._group, CallOptions(timeouts, limiter))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Query | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Low level: send ``method path`` for this group with the client's retry rules and
+        return the decoded JSON (``None`` for an empty body). ``idempotent=True`` lets a POST
+        be resent after an ambiguous failure; only say so when a second send is harmless."""
+        return await self._core.request(
+            method, path, self._group, self._options, json=json, params=params,
+            idempotent=idempotent,
+        )  # fmt: skip
+
+    async def access_token(self) -> AccessToken:
+        """A Hero Elements token for this group, from the single-flight cache
+        (``POST /v1/access_token`` only when none with enough lifetime is cached)."""
+        return await self._core.access_token(self._group)
+
+    async def mint_access_token(self) -> AccessToken:
+        """A fresh Hero Elements token, bypassing the cache (``POST /v1/access_token``)."""
+        self._core.ensure_open()
+        return await self._core.mint_token(self._group)
+
+    async def invalidate_access_token(self) -> None:
+        """Drop this group's cached token (e.g. an Element reported it was rejected)."""
+        await self._core.invalidate_token(self._group)
 
     async def fan_out(
         self,
@@ -161,7 +110,9 @@ class HeroClient(Scope):
         concurrency: int = DEFAULT_FAN_OUT_CONCURRENCY,
     ) -> dict[str, Outcome[T]]:
         """Run ``call(view)`` for each practice group concurrently; see ``Outcome``."""
-        return await fan_out(self, practice_group_ids, call, concurrency=concurrency)
+        return await _fan_out(
+            self.practice_group, practice_group_ids, call, concurrency=concurrency
+        )
 
     async def send_invitations(
         self,
@@ -178,9 +129,9 @@ class HeroClient(Scope):
         Pass ``ledger`` (a SQLite path or a Ledger) for real jobs: it makes re-runs resume
         and guarantees a patient is never messaged twice for one key.
         """
-        self._open_session()
-        return await send_invitations(
-            self,
+        self._core.ensure_open()
+        return await _send_invitations(
+            self._bulk_view,
             invitations,
             concurrency=concurrency,
             rate_limit=rate_limit,
@@ -189,171 +140,110 @@ class HeroClient(Scope):
             retry_unknown=retry_unknown,
         )
 
+    def _bulk_view(self, practice_group_id: str, cap: RateLimiter | None) -> PracticeGroupView:
+        # The group id was validated by the bulk layer's plan(); the cap is the job's own.
+        return PracticeGroupView(self._core, practice_group_id, None).with_options(rate_limiter=cap)
+
+    def __repr__(self) -> str:
+        return f"PracticeGroupView(practice_group_id={self._group!r})"
+
+
+class HeroClient(PracticeGroupView):
+    """Async client for the Hero Health Public API. Use as ``async with HeroClient() as hero``.
+
+    Resources on the client act for the API key's own practice group;
+    ``hero.practice_group(id)`` returns a view acting for another group (a cross-organisational
+    call), sharing this client's pool, token cache and rate gate. ``transport`` replaces the
+    aiohttp pool (tests, proxies); ``session`` lends the client an aiohttp session it will not
+    close. ``clock`` is wall time (token expiry, Retry-After dates); every wait uses
+    ``monotonic``, so a wall-clock step never stalls or rushes a request.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        practice_group_id: str | None = None,
+        *,
+        environment: str | None = None,
+        base_url: str | None = None,
+        timeout: float = C.DEFAULT_TIMEOUT,
+        connect_timeout: float = C.DEFAULT_CONNECT_TIMEOUT,
+        max_connections: int = C.DEFAULT_MAX_CONNECTIONS,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        rate_limit: float | None = None,
+        session: ClientSession | None = None,
+        transport: Transport | None = None,
+        token_store: TokenStore | None = None,
+        rate_limiter: RateLimiter | None = None,
+        token_min_remaining: float = C.TOKEN_MIN_REMAINING_SECONDS,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        key = _validate.header_value(from_env(api_key, "api_key", C.ENV_API_KEY), "api_key")
+        home = from_env(practice_group_id, "practice_group_id", C.ENV_PRACTICE_GROUP_ID)
+        base = resolve_base_url(environment, base_url)
+        if max_connections < 1:
+            raise ValidationError("max_connections", "must be at least 1")
+        if max_retries < 0:
+            raise ValidationError("max_retries", "must be 0 or more")
+        if session is not None and transport is not None:
+            raise ValidationError("session", "pass session= or transport=, not both")
+        core = Core(
+            api_key=key,
+            home_group=_validate.practice_group_id(home),
+            base_url=base,
+            transport=transport
+            or AiohttpTransport(
+                max_connections=max_connections,
+                session=session,
+                https=base.startswith("https://"),
+            ),
+            owns_transport=transport is None,
+            max_connections=max_connections,
+            retry=RetryPolicy(max_retries=max_retries),
+            limiter=rate_limiter or LocalRateLimiter(rate_limit, clock=monotonic, sleep=sleep),
+            timeouts=Timeouts(
+                _positive(timeout, "timeout"), _positive(connect_timeout, "connect_timeout")
+            ),
+            token_store=token_store,
+            token_min_remaining=token_min_remaining,
+            clock=clock,
+            sleep=sleep,
+        )
+        super().__init__(core, core.home_group, None)
+
+    async def __aenter__(self) -> HeroClient:
+        self._core.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pool (unless it was passed in). Safe to call twice."""
+        await self._core.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """True once the client was closed; a closed client cannot be reopened."""
+        return self._core.state == "closed"
+
     @property
     def home_practice_group_id(self) -> str:
-        return self._home_group
+        """The API key's own practice group."""
+        return self._core.home_group
 
-    def _headers_for(self, practice_group_id: str) -> Mapping[str, str]:
-        headers = self._headers_cache.get(practice_group_id)
-        if headers is None:
-            headers = {
-                "x-api-key": self._api_key,
-                "x-practice-group-id": practice_group_id,
-                "content-type": "application/json",
-                "accept": "application/json",
-                "user-agent": C.USER_AGENT,
-            }
-            if len(self._headers_cache) < C.TOKEN_CACHE_PRUNE_AT:
-                self._headers_cache[practice_group_id] = headers
-        return headers
-
-    # -- tokens ----------------------------------------------------------------------------
-    async def _fetch_token(self, practice_group_id: str) -> AccessToken:
-        issued_at = self._clock()
-        # Minting a token changes nothing a patient sees, so it is safe to resend.
-        try:
-            body = await self._send(
-                "POST", "/v1/access_token", practice_group_id, idempotent=True, json=None
-            )
-        except MalformedResponseError as exc:  # the raw body may be the token itself
-            raise MalformedResponseError(
-                "access token answer is not JSON", status=exc.status, body=""
-            ) from None
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise MalformedResponseError("no access_token in answer", status=200, body="")
-        return AccessToken.from_jwt(token, practice_group_id, issued_at=issued_at)
-
-    # -- the request path ------------------------------------------------------------------
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        practice_group_id: str,
-        *,
-        json: Any = None,
-        params: list[tuple[str, str]] | None = None,
-        call_timeout: aiohttp.ClientTimeout | None = None,
-        idempotent: bool | None = None,
-        extra_limiter: RateLimiter | None = None,
-    ) -> Any:
-        """Send with the retry rules of ``_retry``; return the decoded JSON body."""
-        data = None if json is None else _json.dumps(json)
-        headers = self._headers_for(practice_group_id)
-        safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        delays = None  # the backoff generator, made on the first failure only
-        debug = _log.isEnabledFor(logging.DEBUG)
-        url = self._base_url + path
-        for attempt in range(self._retry.max_retries + 1):
-            started = time.perf_counter() if debug else 0.0
-            try:
-                raw = await self._attempt(
-                    method, url, headers, data, params, call_timeout, extra_limiter
-                )
-            except TransportError as exc:
-                exc.method, exc.path, exc.practice_group_id = method, path, practice_group_id
-                failure: HeroError = exc
-                decision = decide(idempotent=safe, reached_server=exc.reached_server)
-                status = 0
-            else:
-                status = raw.status
-                if 200 <= status < 300:
-                    if debug:
-                        _trace(method, path, practice_group_id, status, started, attempt)
-                    return decode_json(raw)
-                failure = self._api_error(raw, method, path, practice_group_id)
-                decision = decide(idempotent=safe, status=status)
-            _trace(method, path, practice_group_id, status, started, attempt)
-            await self._on_failure(failure, practice_group_id)
-            if decision is Decision.UNKNOWN:
-                raise OutcomeUnknownError(
-                    method=method,
-                    path=path,
-                    practice_group_id=practice_group_id,
-                    cause=str(failure),
-                ) from failure
-            if decision is Decision.RAISE or attempt == self._retry.max_retries:
-                raise failure
-            if status != 429:  # a 429 already paused the whole client via the limiter
-                if delays is None:
-                    delays = self._retry.delays()
-                await self._sleep(next(delays))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _attempt(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        data: bytes | None,
-        params: list[tuple[str, str]] | None,
-        call_timeout: aiohttp.ClientTimeout | None,
-        extra_limiter: RateLimiter | None,
-    ) -> RawResponse:
-        # Take a pool slot first, then pass the rate gate: a request queued for a connection
-        # must still see a 429 pause that began while it waited, or a storm of queued requests
-        # all hit Hero the moment connections free up.
-        async with self._slots:
-            if extra_limiter is not None:
-                await extra_limiter.acquire()
-            await self._limiter.acquire()
-            session = self._open_session()  # checked per attempt: close() may come mid-backoff
-            return await send(
-                session,
-                method,
-                url,
-                headers=headers,
-                data=data,
-                params=params,
-                client_timeout=call_timeout or self._default_timeout,
-            )
-
-    def _open_session(self) -> aiohttp.ClientSession:
-        if self._state is not _State.OPEN or self._session is None:
-            hint = "use 'async with HeroClient(...)'" if self._state is _State.UNOPENED else ""
-            raise ClientClosedError(f"HeroClient is {self._state.value}; {hint}".rstrip("; "))
-        return self._session
-
-    def _api_error(
-        self, raw: RawResponse, method: str, path: str, practice_group_id: str
-    ) -> APIError:
-        retry_after = None
-        if raw.status == 429:
-            retry_after = parse_retry_after(
-                raw.headers.get("Retry-After"),
-                now=self._clock(),
-                cap=self._retry.max_retry_after,
-            )
-        return error_from_response(
-            status=raw.status,
-            method=method,
-            path=path,
-            practice_group_id=practice_group_id,
-            home_practice_group_id=self._home_group,
-            body=error_body(raw.body),
-            request_id=request_id(raw.headers),
-            retry_after=retry_after,
+    def __repr__(self) -> str:
+        return (
+            f"HeroClient(practice_group_id={self._group!r}, base_url={self._core.base_url!r}, "
+            f"state={self._core.state!r})"
         )
 
-    async def _on_failure(self, failure: HeroError, practice_group_id: str) -> None:
-        if isinstance(failure, APIError) and failure.status == 429:
-            retry_after = getattr(failure, "retry_after", None)
-            self._limiter.pause(
-                C.DEFAULT_RETRY_AFTER_SECONDS if retry_after is None else retry_after
-            )
-        elif isinstance(failure, AuthenticationError | PermissionDeniedError):
-            # The practice may have rotated or revoked the key: drop what we cached for it.
-            await self._tokens.invalidate(practice_group_id)
 
-
-def _trace(method: str, path: str, group: str, status: int, started: float, attempt: int) -> None:
-    if _log.isEnabledFor(logging.DEBUG):
-        _log.debug(
-            "%s %s practice_group=%s -> %s in %.1f ms (attempt %d)",
-            method,
-            path,
-            group,
-            status or "no answer",
-            (time.perf_counter() - started) * 1000,
-            attempt + 1,
-        )
+def _positive(value: float, field: str) -> float:
+    if not value > 0:
+        raise ValidationError(field, "must be a positive number of seconds")
+    return value

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Any
 from urllib.parse import urlsplit
 
 from . import _constants as C
 from ._errors import ValidationError
 
-__all__ = ["check_tls", "from_env", "resolve_base_url"]
+__all__ = ["from_env", "is_loopback", "resolve_base_url"]
 
 
 def from_env(value: str | None, field: str, variable: str) -> str:
@@ -30,25 +29,15 @@ def resolve_base_url(environment: str | None, base_url: str | None) -> str:
     parts = urlsplit(base_url)
     if parts.scheme == "https" and parts.hostname:
         return base_url.rstrip("/")
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and is_loopback(parts.hostname):
         return base_url.rstrip("/")
     raise ValidationError("base_url", "must be https:// (plain http:// only for loopback hosts)")
 
 
-def _is_loopback(host: str | None) -> bool:
+def is_loopback(host: str | None) -> bool:
     if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host or "").is_loopback
     except ValueError:
         return False
-
-
-def check_tls(session: Any, base_url: str) -> None:
-    """Refuse a caller's session whose connector skips certificate checks: the API key would
-    go to whoever answers. (Loopback URLs, i.e. the fake server, are plain http anyway.)"""
-    connector = getattr(session, "connector", None)
-    if base_url.startswith("https://") and getattr(connector, "_ssl", True) is False:
-        raise ValidationError(
-            "session", "its connector has TLS verification switched off (ssl=False); refused"
-        )

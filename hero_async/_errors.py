@@ -7,6 +7,8 @@
     ├── OutcomeUnknownError        a POST may have reached Hero; never resent silently
     ├── MalformedResponseError     Hero answered 2xx with a body we cannot read
     ├── ClientClosedError          the HeroClient was used outside ``async with``
+    ├── WebhookSignatureError      a webhook delivery failed verification (``reason``)
+    ├── WebhookPayloadError        a verified delivery whose body is not a Hero event
     └── APIError                   Hero answered with an error status
         ├── BadRequestError        400 / 422, with Hero's ``message`` list as ``field_errors``
         ├── AuthenticationError    401
@@ -44,6 +46,8 @@ __all__ = [
     "TimeoutError",
     "TransportError",
     "ValidationError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "error_from_response",
 ]
 
@@ -115,13 +119,42 @@ class OutcomeUnknownError(HeroError):
 
 
 class MalformedResponseError(HeroError):
-    """Hero answered with a success status but a body we could not read."""
+    """Hero answered with a success status but a body we could not read. Carries the
+    request's ``method``, ``path`` and ``practice_group_id`` like :class:`APIError`."""
 
-    def __init__(self, message: str, *, status: int, body: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        body: str,
+        method: str = "",
+        path: str = "",
+        practice_group_id: str | None = None,
+    ) -> None:
         # The body stays out of the message: an answer can hold tokens or signing keys.
         super().__init__(f"{message} (status {status}, {len(body)} characters; see .body)")
         self.status = status
         self.body = body
+        self.method = method
+        self.path = path
+        self.practice_group_id = practice_group_id
+
+
+class WebhookSignatureError(HeroError):
+    """A delivery failed verification. Never carries the signing key or the signature.
+
+    ``reason`` is a stable word for logs and metrics: ``missing``, ``mismatch``,
+    ``timestamp`` (unreadable), ``stale`` or ``future``.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class WebhookPayloadError(HeroError):
+    """A verified delivery whose body is not a Hero event (not JSON, or a field is missing)."""
 
 
 @attrs.frozen

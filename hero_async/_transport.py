@@ -1,30 +1,37 @@
-"""The I/O seam: one coroutine that sends one HTTP request and reads one answer.
+"""The I/O seam: a Transport sends one HTTP request and reads one answer.
 
 Everything above this module is pure decision-making; everything aiohttp-specific, including
-which aiohttp exceptions mean "Hero never saw it", lives here.
+which aiohttp exceptions mean "Hero never saw it", lives here. This is the only module that
+imports aiohttp's client. Tests (and unusual deployments) pass their own ``Transport`` to
+``HeroClient(transport=...)``: it must raise ``TransportError(reached_server=...)`` when no
+usable answer came, and return a ``RawResponse`` otherwise, whatever its status.
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import attrs
 
 from . import _constants as C
 from . import _json
-from ._errors import MalformedResponseError, TimeoutError, TransportError
+from ._errors import MalformedResponseError, TimeoutError, TransportError, ValidationError
 
 __all__ = [
+    "AiohttpTransport",
+    "ClientSession",
     "RawResponse",
+    "Timeouts",
+    "Transport",
     "decode_json",
     "error_body",
-    "make_session",
     "request_id",
-    "send",
 ]
+
+ClientSession = aiohttp.ClientSession  # for the type of HeroClient(session=...)
 
 # Failures that happen before a single byte of the request could have reached Hero.
 _NOT_CONNECTED: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
@@ -40,35 +47,105 @@ class RawResponse:
     body: bytes
 
 
-def make_session(
-    *, max_connections: int, connect_timeout: float, timeout: float
-) -> aiohttp.ClientSession:
-    """The one pool of a HeroClient. Must be called inside the running event loop."""
-    connector = aiohttp.TCPConnector(
-        limit=max_connections,
-        limit_per_host=max_connections,
-        keepalive_timeout=C.KEEPALIVE_SECONDS,
-        ttl_dns_cache=300,
-        # ssl left at its default: certificates are always verified.
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=timeout, connect=connect_timeout),
-        raise_for_status=False,
-    )
+@attrs.frozen(slots=True)
+class Timeouts:
+    """Seconds for one attempt: ``total`` for the whole exchange, ``connect`` to connect."""
+
+    total: float
+    connect: float
 
 
-async def send(
+class Transport(Protocol):
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        data: bytes | None,
+        params: list[tuple[str, str]] | None,
+        timeouts: Timeouts,
+    ) -> RawResponse:
+        """Send once; raise ``TransportError`` saying whether Hero may have seen it."""
+
+    async def aclose(self) -> None:
+        """Release connections (the transport's owner is closing)."""
+
+
+class AiohttpTransport:
+    """The default Transport: one aiohttp pool, created lazily inside the running loop."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = C.DEFAULT_MAX_CONNECTIONS,
+        session: aiohttp.ClientSession | None = None,
+        https: bool = True,
+    ) -> None:
+        if session is not None and https:
+            _check_tls(session)
+        self._max_connections = max_connections
+        self._session = session
+        self._owns_session = session is None
+        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        data: bytes | None,
+        params: list[tuple[str, str]] | None,
+        timeouts: Timeouts,
+    ) -> RawResponse:
+        session = self._session or self._open()
+        timeout = self._timeouts.get(timeouts)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=timeouts.total, connect=timeouts.connect)
+            if len(self._timeouts) < 64:
+                self._timeouts[timeouts] = timeout
+        return await _send(session, method, url, headers, data, params, timeout)
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            limit_per_host=self._max_connections,
+            keepalive_timeout=C.KEEPALIVE_SECONDS,
+            ttl_dns_cache=300,
+            # ssl left at its default: certificates are always verified.
+        )
+        self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The pool, once the first request opened it (or the caller's own session)."""
+        return self._session
+
+
+def _check_tls(session: aiohttp.ClientSession) -> None:
+    """Refuse a caller's session whose connector skips certificate checks: the API key would
+    go to whoever answers. (Loopback URLs, i.e. the fake server, are plain http anyway.)"""
+    if getattr(session.connector, "_ssl", True) is False:
+        raise ValidationError(
+            "session", "its connector has TLS verification switched off (ssl=False); refused"
+        )
+
+
+async def _send(
     session: aiohttp.ClientSession,
     method: str,
     url: str,
-    *,
     headers: Mapping[str, str],
     data: bytes | None,
-    params: list[tuple[str, str]] | None = None,
-    client_timeout: aiohttp.ClientTimeout,
+    params: list[tuple[str, str]] | None,
+    timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's own per-request timeout
 ) -> RawResponse:
-    """Send once. Raises TransportError/TimeoutError saying whether Hero may have seen it."""
     try:
         # Redirects are never followed: the API key travels in a header, and a redirected POST
         # would be a second send.
@@ -78,7 +155,7 @@ async def send(
             headers=headers,
             data=data,
             params=params,
-            timeout=client_timeout,
+            timeout=timeout,
             allow_redirects=False,
         ) as response:
             length = response.content_length

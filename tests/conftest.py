@@ -168,7 +168,8 @@ async def client(
     async with contextlib.AsyncExitStack() as stack:
 
         async def make(**overrides: Any) -> HeroClient:
-            kwargs: dict[str, Any] = {"base_url": API, "clock": clock, "sleep": sleep}
+            kwargs: dict[str, Any] = {"base_url": API, "clock": clock, "monotonic": clock}
+            kwargs["sleep"] = sleep
             kwargs.update(overrides)
             hero = HeroClient(API_KEY, HOME_GROUP, **kwargs)
             return await stack.enter_async_context(hero)

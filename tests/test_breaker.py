@@ -18,10 +18,10 @@ from bulk_support import (
     sandbox,
 )
 
-import hero_async._bulk as bulk
+import hero_async.bulk._pipeline as bulk
 from hero_async import InvitationResult
 from hero_async import _constants as C
-from hero_async._breaker import TROUBLE, CircuitBreaker
+from hero_async.bulk._breaker import TROUBLE, CircuitBreaker
 from hero_async.testing import Fault
 
 G = "1002"
@@ -196,7 +196,7 @@ async def test_group_failing_every_post_is_paused_others_all_sent(
             if result.error_type == "CircuitOpen":
                 assert result.step == "circuit"
         # Token: 1 + 3 retries; each tried register_pds: 1 + 3 retries; nothing after pausing.
-        attempts = 1 + hero._retry.max_retries
+        attempts = 1 + C.DEFAULT_MAX_RETRIES
         assert fake.count(practice_group_id="1003") == attempts * (1 + kinds["ServerError"])
         others = [r for r in results.values() if r.practice_group_id != "1003"]
         assert {r.state for r in others} == {"sent"}

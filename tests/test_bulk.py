@@ -28,7 +28,7 @@ from bulk_support import (
     task_names,
 )
 
-import hero_async._bulk as bulk
+import hero_async.bulk._pipeline as bulk
 from hero_async import (
     ClientClosedError,
     HeroClient,

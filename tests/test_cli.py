@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from bulk_support import nhs_number
 
-from hero_async import cli
-from hero_async._csv import read_invitations
+from hero_async.bulk._csv import read_invitations
+from hero_async.cli import _main as cli
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "invitations.csv"
 HEADER = "key,practice_group_id,nhs_number,dob,appointment_type_id,location_id"

@@ -8,8 +8,8 @@ import pytest
 from bulk_support import sandbox
 
 from hero_async import Invitation, ValidationError
-from hero_async._csv import COLUMNS, read_invitations
-from hero_async._invitation import DEFAULT_TEMPLATE, plan
+from hero_async.bulk._csv import COLUMNS, read_invitations
+from hero_async.bulk._invitation import DEFAULT_TEMPLATE, plan
 
 HEADER = "key,practice_group_id,nhs_number,dob,appointment_type_id,location_id"
 

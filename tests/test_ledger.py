@@ -14,7 +14,7 @@ from pathlib import Path
 from bulk_support import LINKS, MESSAGES, REGISTER, invitation, nhs_number, sandbox
 
 from hero_async import LedgerEntry, SqliteLedger
-from hero_async._ledger import NullLedger, State
+from hero_async.bulk._ledger import NullLedger, State
 from hero_async.testing import FakeHero, Fault
 
 FULL = LedgerEntry(

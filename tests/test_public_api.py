@@ -12,6 +12,7 @@ import hero_async
 EXPECTED_ALL = [
     "APIError",
     "AccessToken",
+    "AiohttpTransport",
     "Appointment",
     "AppointmentType",
     "AttachmentLink",
@@ -46,6 +47,7 @@ EXPECTED_ALL = [
     "PracticeGroupView",
     "RateLimitError",
     "RateLimiter",
+    "RawResponse",
     "RegisteredPatient",
     "Reservation",
     "SentMessage",
@@ -53,10 +55,14 @@ EXPECTED_ALL = [
     "Slot",
     "SqliteLedger",
     "TimeoutError",
+    "Timeouts",
     "TokenStore",
+    "Transport",
     "TransportError",
     "ValidationError",
     "Webhook",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "__version__",
 ]
 

@@ -1,5 +1,7 @@
 """One small module per API area; each method builds a path and a body and loads a model."""
 
+from ._base import Requester
+from ._bound import Resources
 from .access_tokens import AccessTokens
 from .attachment_links import AttachmentLinks
 from .batch_messages import BatchMessages
@@ -21,6 +23,8 @@ __all__ = [
     "Messages",
     "Patients",
     "PracticeGroupInfo",
+    "Requester",
+    "Resources",
     "Slots",
     "Webhooks",
 ]

@@ -18,9 +18,13 @@ Query = list[tuple[str, str]]
 
 
 class Requester(Protocol):
-    practice_group_id: str
+    """A view that can make requests for one practice group: what resources (and the bulk
+    layer) need from the client, defined here so that nothing below the client imports it."""
 
-    async def _request(
+    @property
+    def practice_group_id(self) -> str: ...
+
+    async def request(
         self,
         method: str,
         path: str,
@@ -30,7 +34,9 @@ class Requester(Protocol):
         idempotent: bool | None = None,
     ) -> Any: ...
 
-    async def _mint_access_token(self) -> AccessToken: ...
+    async def access_token(self) -> AccessToken: ...
+
+    async def mint_access_token(self) -> AccessToken: ...
 
 
 class Resource:
@@ -50,11 +56,11 @@ class Resource:
         json: Any = None,
         params: Query | None = None,
     ) -> T:
-        data = await self._scope._request(method, path, json=json, params=params)
+        data = await self._scope.request(method, path, json=json, params=params)
         return load(model, data)
 
     async def _page(self, path: str, item: type[T], params: Query) -> Page[T]:
-        data = await self._scope._request("GET", path, params=params)
+        data = await self._scope.request("GET", path, params=params)
         return cast("Page[T]", _convert(_serde.load_page, item, data))
 
 

@@ -15,4 +15,4 @@ class AccessTokens(Resource):
 
     async def create(self) -> AccessToken:
         """Mint a fresh Hero Elements token, bypassing the cache."""
-        return await self._scope._mint_access_token()
+        return await self._scope.mint_access_token()

@@ -57,7 +57,7 @@ class BatchMessages(Resource):
 
     async def send(self, batch_id: str) -> None:
         """Start sending. Never retried automatically: a resend could double the mass send."""
-        await self._scope._request("PATCH", f"{PATH}/{_id(batch_id)}/send")
+        await self._scope.request("PATCH", f"{PATH}/{_id(batch_id)}/send")
 
     async def recipients(
         self,

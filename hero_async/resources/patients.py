@@ -42,7 +42,7 @@ class Patients(Resource):
         )
         # A trace returns the existing patient_id for a known patient (REFERENCE.md §9.1), so
         # unlike messages and links it is safe to resend after an unanswered attempt.
-        data = await self._scope._request(
+        data = await self._scope.request(
             "POST", "/v1/patients/register_pds", json=fields, idempotent=True
         )
         try:

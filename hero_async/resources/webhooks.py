@@ -39,7 +39,7 @@ class Webhooks(Resource):
         return await self._page(PATH, Webhook, params)
 
     async def delete(self, webhook_id: str) -> None:
-        await self._scope._request("DELETE", f"{PATH}/{v.opaque_id(webhook_id, 'webhook_id')}")
+        await self._scope.request("DELETE", f"{PATH}/{v.opaque_id(webhook_id, 'webhook_id')}")
 
 
 def _headers(headers: Mapping[str, str]) -> dict[str, str]:

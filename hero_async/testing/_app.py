@@ -13,29 +13,29 @@ import socket
 
 from aiohttp import web
 
-from hero_async.testing import (
-    _handlers_appointments,
-    _handlers_batches,
-    _handlers_links,
-    _handlers_messages,
-    _handlers_patients,
-    _handlers_practice,
-    _handlers_slots,
-    _handlers_webhooks,
-)
 from hero_async.testing._dispatch import Dispatcher, Route
 from hero_async.testing._rules import scope_for
+from hero_async.testing.handlers import (
+    _appointments,
+    _batches,
+    _links,
+    _messages,
+    _patients,
+    _practice,
+    _slots,
+    _webhooks,
+)
 
 # Order matters where paths overlap: /v1/slots/count is registered before /v1/slots/{id}.
 _ROUTE_TABLES = (
-    _handlers_practice.ROUTES,
-    _handlers_links.ROUTES,
-    _handlers_messages.ROUTES,
-    _handlers_batches.ROUTES,
-    _handlers_patients.ROUTES,
-    _handlers_slots.ROUTES,
-    _handlers_appointments.ROUTES,
-    _handlers_webhooks.ROUTES,
+    _practice.ROUTES,
+    _links.ROUTES,
+    _messages.ROUTES,
+    _batches.ROUTES,
+    _patients.ROUTES,
+    _slots.ROUTES,
+    _appointments.ROUTES,
+    _webhooks.ROUTES,
 )
 ROUTES = tuple(Route(m, t, h, scope_for(t)) for table in _ROUTE_TABLES for m, t, h in table)
 SHUTDOWN_TIMEOUT = 0.5  # seconds granted to in-flight handlers (e.g. a latency fault) on close

@@ -10,13 +10,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from hero_async.testing import (
-    _app,
-    _handlers_appointments,
-    _handlers_batches,
-    _handlers_links,
-    _jwt,
-)
+from hero_async.testing import _app, _jwt
 from hero_async.testing._delivery import Deliverer
 from hero_async.testing._dispatch import Dispatcher
 from hero_async.testing._faults import Fault, FaultBook, FaultHandle, RateLimiter
@@ -25,6 +19,7 @@ from hero_async.testing._records import Delivery, RecordedRequest, SentMessage
 from hero_async.testing._sandbox import sandbox_world
 from hero_async.testing._setup import WorldSetup
 from hero_async.testing._state import Json, World
+from hero_async.testing.handlers import _appointments, _batches, _links
 
 
 class FakeHero(WorldSetup):
@@ -94,15 +89,6 @@ class FakeHero(WorldSetup):
 
     # -- world switches -------------------------------------------------------------------
     @property
-    def pds_permissive(self) -> bool:
-        """Any valid NHS number with a past dob is found on PDS (on in the sandbox)."""
-        return self._world.pds_permissive
-
-    @pds_permissive.setter
-    def pds_permissive(self, value: bool) -> None:
-        self._world.pds_permissive = value
-
-    @property
     def batch_auto_advance(self) -> bool:
         """Each GET of a sent batch moves it one lifecycle step (default True)."""
         return self._world.batch_auto_advance
@@ -115,7 +101,7 @@ class FakeHero(WorldSetup):
         """Move every sent, unfinished batch one lifecycle step."""
         for group in self._world.groups.values():
             for batch in group.batches.values():
-                _handlers_batches.advance(self._world, group, batch, self.clock())
+                _batches.advance(self._world, group, batch, self.clock())
 
     # -- observation ----------------------------------------------------------------------
     @property
@@ -158,7 +144,7 @@ class FakeHero(WorldSetup):
             for g in self._world.groups.values()
             for link in g.links.values()
         ]
-        return [_handlers_links.render_link(g, link, today) for _, g, link in sorted(links)]
+        return [_links.render_link(g, link, today) for _, g, link in sorted(links)]
 
     def appointment(self, practice_group_id: str, appointment_id: str) -> Json:
         """An appointment's GET shape plus ``"state"``: reserved, lapsed, confirmed, cancelled."""
@@ -173,7 +159,7 @@ class FakeHero(WorldSetup):
             if (found.reserved_until or 0) > self.clock()
             else "lapsed"
         )
-        return {**_handlers_appointments.render(group, found), "state": state}
+        return {**_appointments.render(group, found), "state": state}
 
     @property
     def deliveries(self) -> list[Delivery]:

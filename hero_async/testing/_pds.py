@@ -8,30 +8,14 @@ as a real trace would.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-if TYPE_CHECKING:
-    from hero_async.testing._state import Group, World
+from hero_async.testing._records import PdsRecord
+from hero_async.testing._state import Group, World
 
 Json = dict[str, Any]
-
-
-@dataclasses.dataclass(slots=True)
-class PdsRecord:
-    """One person on the fake spine. ``dob=None`` matches any date of birth."""
-
-    nhs_number: str
-    dob: dt.date | None
-    outcome: str = "found"  # "found" | "identity_check" | "not_found"
-    first_name: str | None = None
-    last_name: str | None = None
-    postcode: str | None = None
-    mobile: str | None = None
-    email: str | None = None
-    invented: bool = False  # made up by the permissive spine; contacts are derived on adopt
 
 
 def trace(world: World, nhs_number: str, dob: dt.date | None) -> PdsRecord | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,3 +73,18 @@ class Event:
             "practice_group_id": self.practice_group_id,
             "event": self.event,
         }
+
+
+@dataclasses.dataclass(slots=True)
+class PdsRecord:
+    """One person on the fake spine. ``dob=None`` matches any date of birth."""
+
+    nhs_number: str
+    dob: dt.date | None
+    outcome: str = "found"  # "found" | "identity_check" | "not_found"
+    first_name: str | None = None
+    last_name: str | None = None
+    postcode: str | None = None
+    mobile: str | None = None
+    email: str | None = None
+    invented: bool = False  # made up by the permissive spine; contacts are derived on adopt

@@ -19,12 +19,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Final
+from typing import Final, TypeVar
 
 from hero_async.testing._rules import SCOPES
+from hero_async.testing._setup import WorldSetup
 
-if TYPE_CHECKING:
-    from hero_async.testing._fake import FakeHero
+W = TypeVar("W", bound=WorldSetup)
 
 SANDBOX_API_KEY: Final = "sandbox-key"
 SANDBOX_PRACTICE_GROUP_ID: Final = "1001"
@@ -49,9 +49,9 @@ _LOCATIONS = (("20", "Main site"), ("21", "Branch surgery"))
 _TIMES = (dt.time(9, 0), dt.time(9, 30))
 
 
-def sandbox_world(fake: FakeHero) -> FakeHero:
+def sandbox_world(fake: W) -> W:
     """Seed ``fake`` with the standard sandbox (once; before or after it starts)."""
-    tomorrow = dt.datetime.fromtimestamp(fake.clock(), dt.UTC).date() + dt.timedelta(days=1)
+    tomorrow = fake.today() + dt.timedelta(days=1)
     for group_id, name in _NAMES.items():
         _seed_group(fake, group_id, name, tomorrow)
     fake.add_network(SANDBOX_NETWORK, SANDBOX_NETWORK_GROUP_IDS)
@@ -72,7 +72,7 @@ def sandbox_world(fake: FakeHero) -> FakeHero:
     return fake
 
 
-def _seed_group(fake: FakeHero, group_id: str, name: str, day: dt.date) -> None:
+def _seed_group(fake: WorldSetup, group_id: str, name: str, day: dt.date) -> None:
     fake.add_practice_group(group_id, name=name)
     for location_id, location_name in _LOCATIONS:
         fake.add_location(group_id, id=location_id, name=location_name)

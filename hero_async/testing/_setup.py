@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from hero_async.testing import _pds
+from hero_async.testing._records import PdsRecord
 from hero_async.testing._rules import DEFAULT_CAPABILITIES, DEFAULT_CONFIGURATION, SCOPES
 from hero_async.testing._state import ApiKey, Group, Slot, World
 from hero_async.testing._validation import nhs_number_ok, parse_date, parse_datetime
@@ -18,6 +19,19 @@ from hero_async.testing._validation import nhs_number_ok, parse_date, parse_date
 
 class WorldSetup:
     _world: World
+
+    def today(self) -> dt.date:
+        """The fake's date (UTC), on its own clock."""
+        return self._world.today()
+
+    @property
+    def pds_permissive(self) -> bool:
+        """Any valid NHS number with a past dob is found on PDS (on in the sandbox)."""
+        return self._world.pds_permissive
+
+    @pds_permissive.setter
+    def pds_permissive(self, value: bool) -> None:
+        self._world.pds_permissive = value
 
     def add_practice_group(
         self,
@@ -76,7 +90,7 @@ class WorldSetup:
         """A patient of the group; with an NHS number they are also on the fake spine."""
         group = self._group(practice_group_id)
         number = _nhs(nhs_number) if nhs_number else None
-        record = _pds.PdsRecord(
+        record = PdsRecord(
             number or "",
             _date(dob),
             first_name=first_name,
@@ -95,15 +109,13 @@ class WorldSetup:
 
     def add_identity_check_patient(self, nhs_number: str, dob: str | None = None) -> None:
         """register_pds answers 200 ``{message, login_url}`` (any dob when ``dob`` is None)."""
-        self._world.pds[_nhs(nhs_number)] = _pds.PdsRecord(
+        self._world.pds[_nhs(nhs_number)] = PdsRecord(
             _nhs(nhs_number), _date(dob) if dob else None, outcome="identity_check"
         )
 
     def add_pds_not_found(self, nhs_number: str) -> None:
         """register_pds answers 404 for this number, even in permissive mode."""
-        self._world.pds[_nhs(nhs_number)] = _pds.PdsRecord(
-            _nhs(nhs_number), None, outcome="not_found"
-        )
+        self._world.pds[_nhs(nhs_number)] = PdsRecord(_nhs(nhs_number), None, outcome="not_found")
 
     def add_appointment_type(
         self,

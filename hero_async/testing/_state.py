@@ -12,14 +12,11 @@ import itertools
 import random
 import uuid
 from collections.abc import Callable, Container, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from multidict import MultiMapping
 
-from hero_async.testing._records import Event, SentMessage
-
-if TYPE_CHECKING:
-    from hero_async.testing._pds import PdsRecord
+from hero_async.testing._records import Event, PdsRecord, SentMessage
 
 Json = dict[str, Any]
 

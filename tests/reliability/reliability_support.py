@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hero_async import HeroClient, HeroError, Invitation, InvitationResult, SqliteLedger
-from hero_async._ledger import LedgerEntry, State
+from hero_async.bulk._ledger import LedgerEntry, State
 from hero_async.testing import (
     SANDBOX_API_KEY,
     SANDBOX_IDENTITY_CHECK_NHS,
@@ -375,8 +375,9 @@ def _patient_keys(invitations: InvitationSet, fake: FakeHero) -> dict[tuple[str,
 
 
 def acquired_connections(hero: HeroClient) -> int:
-    session = hero._session
-    assert session is not None
+    session = hero._core.transport.session  # type: ignore[attr-defined]
+    if session is None:  # made on the first request: nothing was ever acquired
+        return 0
     connector = session.connector
     assert connector is not None
     return len(connector._acquired)  # type: ignore[attr-defined]

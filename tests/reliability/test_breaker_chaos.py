@@ -24,8 +24,9 @@ from reliability_support import (
     template,
 )
 
-from hero_async import HeroClient, Invitation, InvitationResult, _bulk, _constants
-from hero_async._breaker import CircuitBreaker
+from hero_async import HeroClient, Invitation, InvitationResult, _constants
+from hero_async.bulk import _pipeline as _bulk
+from hero_async.bulk._breaker import CircuitBreaker
 from hero_async.testing import FakeHero, Fault
 
 SICK = "1003"

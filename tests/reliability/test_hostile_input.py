@@ -21,8 +21,8 @@ from reliability_support import API_KEY, HOME, build_network, nhs_numbers, templ
 
 from hero_async import HeroClient, Invitation, ValidationError
 from hero_async import _validate as v
-from hero_async._csv import COLUMNS, read_invitations
-from hero_async._invitation import plan
+from hero_async.bulk._csv import COLUMNS, read_invitations
+from hero_async.bulk._invitation import plan
 from hero_async.testing import FakeHero
 
 MARK = "Q7x"  # appears in no error message, so an echoed value is easy to spot

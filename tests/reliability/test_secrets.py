@@ -49,11 +49,11 @@ from hero_async import (
     ValidationError,
 )
 from hero_async import _validate as v
-from hero_async import _webhook_signature as signature_module
-from hero_async._ledger import _SCHEMA
-from hero_async._report import FIELDS
+from hero_async.bulk._ledger import _SCHEMA
+from hero_async.bulk._report import FIELDS
 from hero_async.testing import FakeHero, Fault
 from hero_async.webhooks import WEBHOOK_RECEIVER, WebhookEvent, WebhookRouter, webhook_app
+from hero_async.webhooks import _signature as signature_module
 
 API_KEY = "hk_live_Zq8Jd03mRt7vXw2N"  # distinctive, so any echo is found
 SIGNING_KEY = "whsec_Pz5Lk9Ya4Qe1"

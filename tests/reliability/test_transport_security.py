@@ -239,7 +239,8 @@ def test_the_client_offers_no_switch_to_turn_tls_verification_off() -> None:
 
 async def test_the_pool_verifies_certificates(network: FakeHero) -> None:
     async with HeroClient(API_KEY, HOME, base_url=network.url) as hero:
-        session = hero._session
+        await hero.practice_group_info.me()  # the pool is made on the first request
+        session = hero._core.transport.session  # type: ignore[attr-defined]
         assert session is not None
         connector = session.connector
         assert isinstance(connector, aiohttp.TCPConnector)

@@ -31,8 +31,8 @@ web framework, :meth:`WebhookRouter.dispatch` to feed events from a queue, and
 
 from __future__ import annotations
 
-from ._webhook_events import WebhookEvent, WebhookPayloadError, WebhookSignatureError, parse_event
-from ._webhook_receiver import (
+from ._events import WebhookEvent, WebhookPayloadError, WebhookSignatureError, parse_event
+from ._receiver import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WEBHOOK_RECEIVER,
@@ -40,8 +40,8 @@ from ._webhook_receiver import (
     webhook_app,
     webhook_handler,
 )
-from ._webhook_router import Deduplicator, DispatchResult, Handler, WebhookRouter
-from ._webhook_signature import DEFAULT_TOLERANCE, parse_timestamp, verify_signature
+from ._router import Deduplicator, DispatchResult, Handler, WebhookRouter
+from ._signature import DEFAULT_TOLERANCE, parse_timestamp, verify_signature
 
 __all__ = [
     "DEFAULT_TOLERANCE",

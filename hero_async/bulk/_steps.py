@@ -11,10 +11,9 @@ a re-run simply tries again, reusing whatever the earlier run already obtained.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
-from ._breaker import TROUBLE, Admission, CircuitBreaker
-from ._errors import (
+from .._errors import (
     HeroError,
     MalformedResponseError,
     OutcomeUnknownError,
@@ -22,15 +21,14 @@ from ._errors import (
     ServerError,
     TransportError,
 )
+from ..models import IdentityCheckRequired
+from ..resources import BookingLinks, Patients, Requester
+from ..resources.booking_links import PATH as LINKS_PATH
+from ..resources.messages import PATH as MESSAGES_PATH
+from ._breaker import TROUBLE, Admission, CircuitBreaker
+from ._invitation import Plan
 from ._ledger import Ledger, LedgerEntry, State
 from ._report import FAILED, SENT, SKIPPED, UNKNOWN, InvitationResult
-from .models import IdentityCheckRequired
-from .resources.booking_links import PATH as LINKS_PATH
-from .resources.messages import PATH as MESSAGES_PATH
-
-if TYPE_CHECKING:
-    from ._invitation import Plan
-    from ._scope import PracticeGroupView
 
 T = TypeVar("T")
 _RETRYABLE = (RateLimitError, ServerError, TransportError)
@@ -58,7 +56,7 @@ class InvitationRun:
         self._on_denied = on_denied
 
     async def invite(
-        self, view: PracticeGroupView, plan: Plan, denied: HeroError | None
+        self, view: Requester, plan: Plan, denied: HeroError | None
     ) -> InvitationResult:
         entry = await self._ledger.get(plan.key)
         try:
@@ -69,9 +67,7 @@ class InvitationRun:
         except _Done as done:
             return done.result
 
-    async def _send(
-        self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry
-    ) -> InvitationResult:
+    async def _send(self, view: Requester, plan: Plan, entry: LedgerEntry) -> InvitationResult:
         """The live steps, behind the group's circuit breaker (the ledger was read first, so
         finished keys are still skipped while a group is paused)."""
         group = plan.practice_group_id
@@ -136,15 +132,13 @@ class InvitationRun:
                 entry = entry._replace(link_id=None, short_link=None)
         return entry
 
-    async def _register(
-        self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry
-    ) -> LedgerEntry:
+    async def _register(self, view: Requester, plan: Plan, entry: LedgerEntry) -> LedgerEntry:
         if plan.patient_id is not None or entry.patient_id is not None:
             return entry._replace(patient_id=plan.patient_id or entry.patient_id)
         assert plan.pds is not None  # plan() guarantees it when patient_id is absent
         pds = plan.pds
         outcome = await self._step(
-            entry, "register", lambda: view.patients.register_pds(**pds), creates=False
+            entry, "register", lambda: Patients(view).register_pds(**pds), creates=False
         )
         if isinstance(outcome, IdentityCheckRequired):
             await self._put_failed(
@@ -157,7 +151,7 @@ class InvitationRun:
         await self._ledger.put(entry)
         return entry
 
-    async def _link(self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry) -> LedgerEntry:
+    async def _link(self, view: Requester, plan: Plan, entry: LedgerEntry) -> LedgerEntry:
         if entry.link_id is None:
             entry = entry._replace(
                 state=State.LINK_CLAIMED, step="link", error_type=None, error=None
@@ -173,7 +167,7 @@ class InvitationRun:
             link_id = entry.link_id
             assert link_id is not None
             link = await self._step(
-                entry, "link", lambda: view.booking_links.get(link_id), creates=False
+                entry, "link", lambda: BookingLinks(view).get(link_id), creates=False
             )
             if link.short_link is None:
                 await self._put_failed(
@@ -183,9 +177,7 @@ class InvitationRun:
             await self._ledger.put(entry)
         return entry
 
-    async def _message(
-        self, view: PracticeGroupView, plan: Plan, entry: LedgerEntry
-    ) -> LedgerEntry:
+    async def _message(self, view: Requester, plan: Plan, entry: LedgerEntry) -> LedgerEntry:
         short_link, patient_id = entry.short_link, entry.patient_id
         assert short_link is not None
         assert patient_id is not None
@@ -247,9 +239,9 @@ class InvitationRun:
 
 
 async def _post(
-    view: PracticeGroupView, path: str, body: object, id_field: str, link_field: str | None
+    view: Requester, path: str, body: object, id_field: str, link_field: str | None
 ) -> tuple[str, str | None]:
-    return _ids(await view._request("POST", path, json=body), id_field, link_field)
+    return _ids(await view.request("POST", path, json=body), id_field, link_field)
 
 
 def _ids(data: object, id_field: str, link_field: str | None) -> tuple[str, str | None]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hero_async.testing._handlers_slots import find_free_slot, slot_unavailable
 from hero_async.testing._records import Event
 from hero_async.testing._rules import RESERVATION_HOLD
 from hero_async.testing._state import Appointment, Call, Group, Json, iso_utc
 from hero_async.testing._validation import Fields, Reject, bad_request, require
+from hero_async.testing.handlers._slots import find_free_slot, slot_unavailable
 
 
 def reserve(call: Call) -> Json:

@@ -16,8 +16,8 @@ import re
 import time
 from datetime import UTC, datetime
 
-from ._errors import ValidationError
-from ._webhook_events import WebhookSignatureError
+from .._errors import ValidationError
+from ._events import WebhookSignatureError
 
 __all__ = ["DEFAULT_TOLERANCE", "parse_timestamp", "verify_signature"]
 

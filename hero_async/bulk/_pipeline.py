@@ -17,33 +17,37 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import attrs
 
-from ._breaker import CircuitBreaker
-from ._errors import (
+from .._errors import (
     AuthenticationError,
     CrossOrganisationDeniedError,
     HeroError,
     ValidationError,
 )
+from .._ratelimit import LocalRateLimiter, RateLimiter
+from ..resources import Requester
+from ._breaker import CircuitBreaker
 from ._invitation import Invitation, Plan, plan
-from ._invite import InvitationRun
 from ._ledger import Ledger, RunLedger, SqliteLedger
-from ._ratelimit import LocalRateLimiter
 from ._report import FAILED, SKIPPED, BulkReport, InvitationResult
-from ._scope import PracticeGroupView
+from ._steps import InvitationRun
 
-if TYPE_CHECKING:
-    from ._client import HeroClient
-
-__all__ = ["DEFAULT_CONCURRENCY", "Shard", "send_invitations"]
+__all__ = ["DEFAULT_CONCURRENCY", "Shard", "ViewFor", "send_invitations"]
 
 DEFAULT_CONCURRENCY = 20
 SHARD_SIZE = 100  # keys per shard: big enough to keep slots busy, small enough to resume well
 Progress = Callable[[InvitationResult], object]
-_Work = asyncio.Queue["tuple[PracticeGroupView, Plan] | None"]
+_Work = asyncio.Queue["tuple[Requester, Plan] | None"]
+
+
+class ViewFor(Protocol):
+    """How the bulk layer gets "a view that can make requests for a practice group": the
+    client passes its own factory, so this layer never imports the client."""
+
+    def __call__(self, practice_group_id: str, cap: RateLimiter | None, /) -> Requester: ...
 
 
 @attrs.frozen
@@ -53,7 +57,7 @@ class Shard:
 
 
 async def send_invitations(
-    client: HeroClient,
+    view_for: ViewFor,
     invitations: Iterable[Invitation] | AsyncIterable[Invitation],
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -68,7 +72,7 @@ async def send_invitations(
     async with contextlib.AsyncExitStack() as stack:
         store = _open_ledger(ledger, stack)
         job = Job(
-            client,
+            view_for,
             store,
             concurrency=concurrency,
             rate_limit=rate_limit,
@@ -101,7 +105,7 @@ class Job:
 
     def __init__(
         self,
-        client: HeroClient,
+        view_for: ViewFor,
         ledger: Ledger,
         *,
         concurrency: int,
@@ -111,7 +115,7 @@ class Job:
         shard_size: int = SHARD_SIZE,
     ) -> None:
         self.report = BulkReport()
-        self._client = client
+        self._view_for = view_for
         self._concurrency = concurrency
         self._run = InvitationRun(
             ledger,
@@ -126,7 +130,7 @@ class Job:
         self._pending: set[str] = set()  # keys buffered or in flight: bounded, see module doc
         self._denied: dict[str, HeroError] = {}
         self._checks: dict[str, asyncio.Future[HeroError | None]] = {}
-        self._views: dict[str, PracticeGroupView] = {}
+        self._views: dict[str, Requester] = {}
 
     async def run(self, invitations: Iterable[Invitation] | AsyncIterable[Invitation]) -> None:
         """Stream shards into a bounded queue drained by ``concurrency`` workers."""
@@ -172,7 +176,7 @@ class Job:
                 self._pending.discard(item.key)
             self._finish(result)
 
-    async def _preflight(self, view: PracticeGroupView) -> HeroError | None:
+    async def _preflight(self, view: Requester) -> HeroError | None:
         """Check a group once (its token fetch is cheap): a group outside the network then
         fails fast instead of costing one request per invitation. One check task per group,
         so invitations starting while it runs wait for its verdict instead of asking again."""
@@ -185,7 +189,7 @@ class Job:
         verdict = await asyncio.shield(check)
         return self._denied.get(group) or verdict
 
-    async def _check(self, view: PracticeGroupView) -> HeroError | None:
+    async def _check(self, view: Requester) -> HeroError | None:
         # Only the cross-organisational 403 is a verdict on the group. Anything else (a 401,
         # a scope 403 on our own group, a flaky endpoint) may be about the token endpoint
         # alone; the real steps will tell, and their 401s still stop the group (_deny).
@@ -201,11 +205,11 @@ class Job:
         if isinstance(error, AuthenticationError | CrossOrganisationDeniedError):
             self._denied.setdefault(group, error)
 
-    def _view(self, group: str) -> PracticeGroupView:
+    def _view(self, group: str) -> Requester:
         view = self._views.get(group)
         if view is None:
             # The group id was validated by plan(); the view carries the job's own rate cap.
-            view = self._views[group] = PracticeGroupView(self._client, group, None, self._limiter)
+            view = self._views[group] = self._view_for(group, self._limiter)
         return view
 
     def _finish(self, result: InvitationResult) -> None:

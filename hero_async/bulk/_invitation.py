@@ -12,10 +12,10 @@ from typing import Any
 
 import attrs
 
-from . import _validate as v
-from ._errors import ValidationError
-from .resources.booking_links import link_fields
-from .resources.patients import pds_fields
+from .. import _validate as v
+from .._errors import ValidationError
+from ..resources.booking_links import link_fields
+from ..resources.patients import pds_fields
 
 __all__ = ["DEFAULT_TEMPLATE", "LINK_PLACEHOLDER", "Invitation", "Plan"]
 

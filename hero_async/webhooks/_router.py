@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Hashable
 
 import attrs
 
-from ._webhook_events import WebhookEvent
+from ._events import WebhookEvent
 
 __all__ = ["Deduplicator", "DispatchResult", "Handler", "WebhookRouter"]
 

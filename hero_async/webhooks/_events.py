@@ -13,27 +13,11 @@ from typing import Any
 
 import attrs
 
-from ._errors import HeroError
+from .._errors import WebhookPayloadError, WebhookSignatureError
 
 __all__ = ["WebhookEvent", "WebhookPayloadError", "WebhookSignatureError", "parse_event"]
 
 _REQUIRED = ("object", "id", "practice_group_id", "event")
-
-
-class WebhookSignatureError(HeroError):
-    """A delivery failed verification. Never carries the signing key or the signature.
-
-    ``reason`` is a stable word for logs and metrics: ``missing``, ``mismatch``,
-    ``timestamp`` (unreadable), ``stale`` or ``future``.
-    """
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class WebhookPayloadError(HeroError):
-    """A verified delivery whose body is not a Hero event (not JSON, or a field is missing)."""
 
 
 @attrs.frozen

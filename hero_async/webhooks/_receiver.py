@@ -13,10 +13,10 @@ import logging
 
 from aiohttp import web
 
-from ._errors import ValidationError
-from ._webhook_events import WebhookEvent, WebhookPayloadError, WebhookSignatureError, parse_event
-from ._webhook_router import WebhookRouter
-from ._webhook_signature import DEFAULT_TOLERANCE, verify_signature
+from .._errors import ValidationError
+from ._events import WebhookEvent, WebhookPayloadError, WebhookSignatureError, parse_event
+from ._router import WebhookRouter
+from ._signature import DEFAULT_TOLERANCE, verify_signature
 
 __all__ = ["WEBHOOK_RECEIVER", "WebhookReceiver", "webhook_app", "webhook_handler"]
 

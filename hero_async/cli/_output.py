@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
-from ._invitation import Plan
-from ._report import BulkReport, InvitationResult
+from ..bulk._invitation import Plan
+from ..bulk._report import BulkReport, InvitationResult
 
 _rich: ModuleType | None
 try:

@@ -18,7 +18,7 @@ from typing import IO
 
 import attrs
 
-from . import _json
+from .. import _json
 
 __all__ = ["SENT", "BulkReport", "InvitationResult"]
 

@@ -12,7 +12,7 @@ import enum
 import time
 from collections.abc import Callable
 
-from . import _constants as C
+from .. import _constants as C
 
 __all__ = ["TROUBLE", "Admission", "CircuitBreaker"]
 

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 
-from ._errors import HeroError
-
-if TYPE_CHECKING:
-    from ._client import HeroClient
-    from ._scope import PracticeGroupView
+from .._errors import HeroError
+from ..resources import Requester
 
 __all__ = ["Outcome", "fan_out"]
 
 T = TypeVar("T")
+V = TypeVar("V", bound=Requester)
 DEFAULT_FAN_OUT_CONCURRENCY = 10
 
 
@@ -45,20 +43,21 @@ class Outcome(Generic[T]):
 
 
 async def fan_out(
-    client: HeroClient,
+    view_for: Callable[[str], V],
     practice_group_ids: Iterable[str],
-    call: Callable[[PracticeGroupView], Awaitable[T]],
+    call: Callable[[V], Awaitable[T]],
     *,
     concurrency: int = DEFAULT_FAN_OUT_CONCURRENCY,
 ) -> dict[str, Outcome[T]]:
-    """Run ``call(view)`` per group, ``concurrency`` at a time; results keep input order."""
+    """Run ``call(view_for(group))`` per group, ``concurrency`` at a time; results keep input
+    order. ``view_for`` validates each id before any call is made."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     groups = list(dict.fromkeys(practice_group_ids))  # de-duplicated, order kept
-    views = [client.practice_group(group) for group in groups]  # validates ids before any call
+    views = [view_for(group) for group in groups]
     gate = asyncio.Semaphore(concurrency)
 
-    async def run(view: PracticeGroupView) -> Outcome[T]:
+    async def run(view: V) -> Outcome[T]:
         async with gate:
             try:
                 return Outcome(view.practice_group_id, value=await call(view))

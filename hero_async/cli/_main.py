@@ -20,12 +20,12 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._cli_output import Output
-from ._client import HeroClient
-from ._csv import read_invitations
-from ._errors import HeroError, ValidationError
-from ._invitation import plan
-from ._report import BulkReport
+from .._client import HeroClient
+from .._errors import HeroError, ValidationError
+from ..bulk._csv import read_invitations
+from ..bulk._invitation import plan
+from ..bulk._report import BulkReport
+from ._output import Output
 
 LEDGER_SUFFIX = ".ledger.db"  # default ledger: beside the CSV, one per invitation file
 
@@ -139,7 +139,7 @@ async def _client(sandbox: bool) -> AsyncIterator[HeroClient]:
         async with HeroClient() as hero:  # HERO_API_KEY, HERO_PRACTICE_GROUP_ID, HERO_ENVIRONMENT
             yield hero
         return
-    from .testing import SANDBOX_API_KEY, SANDBOX_PRACTICE_GROUP_ID, FakeHero
+    from ..testing import SANDBOX_API_KEY, SANDBOX_PRACTICE_GROUP_ID, FakeHero
 
     async with (
         FakeHero(seed_sandbox=True, log_limit=1000) as fake,
