@@ -71,7 +71,7 @@ class Dispatcher:
     async def _handle(self, route: Route | None, request: web.Request) -> web.StreamResponse:
         method, path = request.method, request.path
         group_id = request.headers.get(_rules.PRACTICE_GROUP_HEADER)
-        body, bad_json = await _read_json(request) if method in _WITH_BODY else (None, False)
+        body, bad_json = await _read_json(request) if method in _WITH_BODY else (None, None)
         template = route.template if route is not None else path
         fault = self.faults.take(method, path, template, group_id) if self.faults.handles else None
         answer, key_ok = await self._answer(route, request, body, bad_json, group_id, fault)
@@ -99,7 +99,7 @@ class Dispatcher:
         route: Route | None,
         request: web.Request,
         body: Any,
-        bad_json: bool,
+        bad_json: str | None,
         group_id: str | None,
         fault: Fault | None,
     ) -> tuple[Answer, bool]:
@@ -113,7 +113,9 @@ class Dispatcher:
             self._throttle(key)
             if route is None:
                 raise Answer(404, error_body(404, _rules.NOT_FOUND_MESSAGE))
-            if bad_json:
+            if bad_json is not None:
+                raise Answer(400, error_body(400, [issue([], "invalid_type", bad_json)]))
+            if body is None and (route.method, route.template) in _rules.BODY_REQUIRED:
                 raise Answer(400, error_body(400, [issue([], "invalid_type", "object")]))
             return Answer(200, self._run(route, request, body, group_id)), key_ok
         except Answer as answer:
@@ -164,17 +166,20 @@ def _forbidden(status: int, why: str) -> Answer:
     return Answer(status, error_body(status, f"{_UNAUTHORISED}: {why}"))
 
 
-async def _read_json(request: web.Request) -> tuple[Any, bool]:
-    """(parsed body or None, whether it was unreadable). Empty bodies parse as None."""
+async def _read_json(request: web.Request) -> tuple[Any, str | None]:
+    """(parsed body or None, what was expected if it is unusable). Empty bodies are None;
+    a body under another Content-Type is refused, not sniffed (text/plain, multipart)."""
     if not request.body_exists:
-        return None, False
+        return None, None
     raw = await request.read()
     if not raw.strip():
-        return None, False
+        return None, None
+    if request.content_type not in _rules.JSON_CONTENT_TYPES:
+        return raw.decode("utf-8", "replace"), "application/json"
     try:
-        return json.loads(raw), False
+        return json.loads(raw), None
     except (ValueError, UnicodeDecodeError):
-        return raw.decode("utf-8", "replace"), True
+        return raw.decode("utf-8", "replace"), "object"
 
 
 async def _before(fault: Fault, request: web.Request) -> None:

@@ -97,6 +97,41 @@ BATCH_MIN_RECIPIENTS: Final = 1  # UNVERIFIED: an empty batch is refused
 MISSING_REFERENCE_STATUS: Final = 404  # unknown patient/link/type/location named in a body
 SLOT_UNAVAILABLE_STATUS: Final = 400  # UNVERIFIED: taken or absent slot on reserve/edit
 
+# -- Request bodies --------------------------------------------------------------------------
+# Operations whose requestBody the description marks required: a missing or null body is a
+# 400 naming the whole body (path []), as a schema validator reports an absent object.
+BODY_REQUIRED: Final = frozenset(
+    {
+        ("PATCH", "/v1/me"),
+        ("POST", "/v1/booking_links"),
+        ("PATCH", "/v1/booking_links/{id}"),
+        ("POST", "/v1/attachment_links"),
+        ("POST", "/v1/messages/send"),
+        ("POST", "/v1/batch_message"),
+        ("POST", "/v1/patients/register_pds"),
+        ("POST", "/v1/patients/register"),
+        ("POST", "/v1/appointments"),
+        ("PUT", "/v1/appointments/{id}"),
+        ("PATCH", "/v1/appointments/{id}/reschedule"),
+        ("POST", "/v1/webhooks"),
+        ("PATCH", "/v1/webhooks/{id}"),
+    }
+)
+# UNVERIFIED: a body sent with another Content-Type is refused with a 400 naming the body,
+# as an Express JSON parser in front of a schema validator would leave it unread.
+JSON_CONTENT_TYPES: Final = ("application/json",)
+# UNVERIFIED (issue 12 decision): REFERENCE.md writes "or null" wherever Hero's schema is
+# nullable (start_time, reserved_until, recipients[].dob...). Optional fields it types
+# without "or null" (link expiry_date / maximum_uses, batch subject) are left out of answers
+# when unset, and a null sent for them is refused. One-line fix: set to False to send null.
+OMIT_UNSET_OPTIONAL: Final = True
+# UNVERIFIED (issue 12 decision): recipients[].dob is typed "date-time or null" (§8.2) and
+# Hero's 400s look like a schema validator's, which refuses a date-only string for date-time.
+BATCH_RECIPIENT_DOB_DATETIME: Final = True
+# UNVERIFIED (§14.13): GET /v1/batch_message?status= takes the enum shown on that page (the
+# recipient statuses), so PENDING/SENDING/COMPLETED are refused there.
+BATCH_LIST_STATUS_FILTER: Final = BATCH_RECIPIENT_STATUSES
+
 # -- Shapes ---------------------------------------------------------------------------------
 SHORT_LINK_BASE: Final = "https://hero.sandbox/l/"
 ATTACHMENT_LINK_BASE: Final = "https://hero.sandbox/a/"

@@ -118,7 +118,9 @@ class Fields:
     ) -> Any:
         value = self.body.get(key)
         if value is None:
-            if required and not (nullable and key in self.body):
+            # null counts as absent only where the field is nullable; elsewhere Hero's
+            # validator sees the wrong type (an optional field may be left out, not nulled).
+            if (required or key in self.body) and not (nullable and key in self.body):
                 self.fail(key, "invalid_type", expected)
             return None
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
@@ -181,12 +183,13 @@ class Fields:
         *,
         required: bool = False,
         nullable: bool = False,
+        time_required: bool = False,
     ) -> dt.datetime | None:
         value = self.text(key, required=required, nullable=nullable)
         if value is None:
             return None
         parsed = parse_datetime(value)
-        if parsed is None:
+        if parsed is None or (time_required and "T" not in value):
             self.fail(key, "invalid_date", "ISO 8601 date-time")
         return parsed
 

@@ -15,7 +15,7 @@ def _batch(**extra: Any) -> dict[str, Any]:
         "channel": "SMS",
         "content": "Book your flu jab",
         "recipients": [
-            {"nhs_number": NHS, "dob": DOB},
+            {"nhs_number": NHS, "dob": DOB + "T00:00:00.000Z"},
             {"patient_id": "502"},
             {"nhs_number": "9990000034", "dob": None},
         ],
@@ -26,7 +26,7 @@ def _batch(**extra: Any) -> dict[str, Any]:
 async def test_lifecycle_advances_one_step_per_get(fake: FakeHero, hero: Caller) -> None:
     """CREATED -> (send) PENDING -> SENDING -> COMPLETED, then it stays COMPLETED."""
     batch = await hero.ok("POST", "/v1/batch_message", _batch())
-    assert set(batch) == {"id", "name", "status", "channel", "subject", "content"}
+    assert set(batch) == {"id", "name", "status", "channel", "content"}  # SMS: no subject key
     path = f"/v1/batch_message/{batch['id']}"
     assert (await hero.ok("GET", path))["status"] == "CREATED"
     assert (await hero.ok("PATCH", f"{path}/send"))["status"] == "PENDING"
@@ -77,7 +77,9 @@ async def test_batch_validation(hero: Caller) -> None:
     lower = await hero("POST", "/v1/batch_message", _batch(channel="sms"))
     assert lower.body["message"][0]["code"] == "invalid_enum_value"
     bad_item = await hero(
-        "POST", "/v1/batch_message", _batch(recipients=[{"nhs_number": "9434765918", "dob": DOB}])
+        "POST",
+        "/v1/batch_message",
+        _batch(recipients=[{"nhs_number": "9434765918", "dob": DOB + "T00:00:00Z"}]),
     )
     assert bad_item.body["message"][0]["path"] == ["recipients", 0, "nhs_number"]
     empty = await hero("POST", "/v1/batch_message", _batch(recipients=[]))

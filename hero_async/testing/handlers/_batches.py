@@ -17,16 +17,15 @@ from hero_async.testing._query import Query, envelope
 from hero_async.testing._records import SentMessage
 from hero_async.testing._rules import (
     BATCH_CHANNELS,
+    BATCH_LIST_STATUS_FILTER,
     BATCH_MIN_RECIPIENTS,
+    BATCH_RECIPIENT_DOB_DATETIME,
     BATCH_RECIPIENT_STATUSES,
-    BATCH_STATUSES,
     CONTACT_FIELD,
+    OMIT_UNSET_OPTIONAL,
 )
 from hero_async.testing._state import Batch, Call, Group, Json, World, iso_utc
 from hero_async.testing._validation import Fields, Reject, bad_request
-
-# UNVERIFIED (§14.13): the list filter shows the recipient enum; either set is accepted.
-_LIST_STATUSES = tuple(dict.fromkeys((*BATCH_STATUSES, *BATCH_RECIPIENT_STATUSES)))
 
 
 def create_batch(call: Call) -> Json:
@@ -57,15 +56,19 @@ def _recipient(item: Any, index: int, parent: Fields) -> Json:
         row["patient_id"] = fields.text("patient_id", required=True, digits=True)
     else:
         row["nhs_number"] = fields.nhs_number("nhs_number", required=True)
-        dob = fields.date("dob", required=True, nullable=True)
-        row["dob"] = dob.isoformat() if dob else None
+        if BATCH_RECIPIENT_DOB_DATETIME:
+            when = fields.when("dob", required=True, nullable=True, time_required=True)
+            row["dob"] = when.date().isoformat() if when else None
+        else:
+            dob = fields.date("dob", required=True, nullable=True)
+            row["dob"] = dob.isoformat() if dob else None
     return row
 
 
 def list_batches(call: Call) -> Json:
     query = Query(call.query)
     page = query.page()
-    status = query.text("status", _LIST_STATUSES)
+    status = query.text("status", BATCH_LIST_STATUS_FILTER)
     query.done()
     batches = [b for b in call.group.batches.values() if status is None or b.status == status]
     return envelope(batches, page, render_batch)
@@ -108,14 +111,16 @@ def advance(world: World, group: Group, batch: Batch, now: float) -> None:
 
 
 def render_batch(batch: Batch) -> Json:
-    return {
+    answer: Json = {
         "id": batch.id,
         "name": batch.name,
         "status": batch.status,
         "channel": batch.channel,
-        "subject": batch.subject,
         "content": batch.content,
     }
+    if batch.subject is not None or not OMIT_UNSET_OPTIONAL:  # optional, not nullable
+        answer["subject"] = batch.subject
+    return answer
 
 
 def _enrich(world: World, group: Group, batch: Batch, row: Json) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import string
 
-from hero_async.testing._rules import ATTACHMENT_LINK_BASE, SHORT_LINK_BASE
+from hero_async.testing._rules import ATTACHMENT_LINK_BASE, OMIT_UNSET_OPTIONAL, SHORT_LINK_BASE
 from hero_async.testing._state import Call, Group, Json, Link
 from hero_async.testing._validation import Fields, Reject, require
 
@@ -79,16 +79,11 @@ def update_booking_link(call: Call) -> Json:
 def render_link(group_id: str, link: Link, today: dt.date) -> Json:
     """The ``GET /v1/booking_links/{id}`` shape (§7.3); no patient-facing uses are simulated."""
     expired = link.expiry_date is not None and link.expiry_date < today
-    return {
+    answer: Json = {
         "id": link.id,
         "practice_group_id": group_id,
         "short_link": SHORT_LINK_BASE + link.code,
         "active": link.active and not expired,
-        # UNVERIFIED: a date-only expiry is echoed as midnight UTC in date-time form.
-        "expiry_date": f"{link.expiry_date.isoformat()}T00:00:00.000Z"
-        if link.expiry_date
-        else None,
-        "maximum_uses": link.maximum_uses,
         "number_of_uses": 0,
         "open_count": 0,
         "unlimited_use": link.maximum_uses is None,
@@ -98,6 +93,17 @@ def render_link(group_id: str, link: Link, today: dt.date) -> Json:
             "practitioner_id": list(link.practitioner_ids),
         },
     }
+    # UNVERIFIED: a date-only expiry is echoed as midnight UTC in date-time form.
+    expiry = f"{link.expiry_date.isoformat()}T00:00:00.000Z" if link.expiry_date else None
+    _put(answer, "expiry_date", expiry)
+    _put(answer, "maximum_uses", link.maximum_uses)
+    return answer
+
+
+def _put(answer: Json, key: str, value: object) -> None:
+    """Unset optional fields are left out (or null), per ``_rules.OMIT_UNSET_OPTIONAL``."""
+    if value is not None or not OMIT_UNSET_OPTIONAL:
+        answer[key] = value
 
 
 def create_attachment_link(call: Call) -> Json:

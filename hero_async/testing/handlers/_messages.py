@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hero_async.testing._query import Query, envelope
 from hero_async.testing._records import SentMessage
 from hero_async.testing._rules import (
     ASSIGNEE_TYPES,
@@ -98,4 +99,32 @@ def _contact_on_record(patient: dict[str, Any], message_type: str) -> str | None
     return contact
 
 
-ROUTES = (("POST", "/v1/messages/send", send_message),)
+def list_messages(call: Call) -> Json:
+    """``GET /v1/messages`` (UNVERIFIED path and shape, §8.3): the group's sent messages,
+    oldest first, single sends and batch sends alike. Fast mode keeps none, so lists none."""
+    query = Query(call.query)
+    page = query.page()
+    query.done()
+    group_id = call.group.id
+    mine = [m for m in call.world.messages if m.practice_group_id == group_id]
+    return envelope(mine, page, _render_sent)
+
+
+def _render_sent(message: SentMessage) -> Json:
+    row: Json = {
+        "message_id": message.message_id,
+        "patient_id": message.patient_id,
+        "message_type": message.message_type,
+        "content": message.message_string,
+        "created_at": message.created_at,
+    }
+    for key in ("short_link_id", "attachment_uuid", "batch_id"):
+        if getattr(message, key) is not None:
+            row[key] = getattr(message, key)
+    return row
+
+
+ROUTES = (
+    ("POST", "/v1/messages/send", send_message),
+    ("GET", "/v1/messages", list_messages),
+)

@@ -1,0 +1,92 @@
+"""``nox -s conformance``: Schemathesis fuzzes the standalone fake from ``spec/openapi.yaml``.
+
+Starts ``python -m hero_async.testing`` on a free 127.0.0.1 port (the sandbox world, so the
+sandbox API key is accepted), waits for its "listening" line, runs ``schemathesis run`` with
+a fixed seed and bounded examples, and stops the fake whatever happens. It fails on 5xx, on
+answers that break the response schemas and on invalid requests the fake accepts
+(``negative_data_rejection``), so the fake and the description cannot drift apart.
+
+Usage: ``python tests/contract/conformance.py [extra schemathesis options]``.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SPEC = ROOT / "spec" / "openapi.yaml"
+SEED = 20261201
+MAX_EXAMPLES = os.environ.get("CONFORMANCE_MAX_EXAMPLES", "25")
+CHECKS = "not_a_server_error,response_schema_conformance,negative_data_rejection"
+STARTUP_TIMEOUT = 30.0  # seconds for the fake to print its URL
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_fake(port: int) -> subprocess.Popen[str]:
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "hero_async.testing", "--port", str(port), "--log-limit", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    assert fake.stdout is not None
+    while time.monotonic() < deadline:
+        line = fake.stdout.readline()
+        if "listening on" in line:
+            return fake
+        if not line and fake.poll() is not None:
+            break
+    fake.kill()
+    raise SystemExit("the fake did not start")
+
+
+def schemathesis() -> str:
+    found = shutil.which("schemathesis", path=str(pathlib.Path(sys.executable).parent))
+    return found or "schemathesis"
+
+
+def main(extra: list[str]) -> int:
+    from hero_async.testing import SANDBOX_API_KEY, SANDBOX_PRACTICE_GROUP_ID
+
+    port = free_port()
+    fake = start_fake(port)
+    started = time.monotonic()
+    try:
+        command = [
+            schemathesis(), "run", str(SPEC),
+            "--url", f"http://127.0.0.1:{port}",
+            "--header", f"x-api-key: {SANDBOX_API_KEY}",
+            "--header", f"x-practice-group-id: {SANDBOX_PRACTICE_GROUP_ID}",
+            "--checks", CHECKS,
+            "--phases", "examples,coverage,fuzzing",
+            "--max-examples", MAX_EXAMPLES,
+            "--seed", str(SEED),
+            "--workers", "1",
+            "--no-shrink",
+            *extra,
+        ]  # fmt: skip
+        return subprocess.run(command, cwd=ROOT, check=False).returncode
+    finally:
+        fake.terminate()
+        try:
+            fake.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            fake.kill()
+            fake.wait()
+        print(f"conformance: schemathesis ran {time.monotonic() - started:.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
