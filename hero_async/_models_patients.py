@@ -29,6 +29,7 @@ def url_host(value: object) -> str:
 @attrs.frozen
 class RegisteredPatient:
     patient_id: str
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen
@@ -37,6 +38,7 @@ class IdentityCheckRequired:
 
     login_url: str = attrs.field(repr=url_host)
     message: str | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 PdsRegistration: TypeAlias = RegisteredPatient | IdentityCheckRequired
@@ -59,7 +61,7 @@ class PatientSummary:
     nhs_number: str | None = attrs.field(
         default=None, repr=masked
     )  # likely present, not captured (§9.3)
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen
@@ -96,4 +98,14 @@ class Patient:
     restricted: bool = False
     sex_changed_at: dt.datetime | None = None
     status: str | None = None  # archived, unarchived
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+@attrs.frozen
+class PatientAttachment:
+    """An item of ``GET /v1/patients/{id}/attachments``: an EHR file to share with
+    ``attachment_links.create(ehr_file_id=...)``. Item fields were not captured (§9)."""
+
+    id: str | None = None
+    file_name: str | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)

@@ -9,12 +9,15 @@ Reading rules (Hero's docs disagree with themselves, §6 and §14.17):
   timestamps are UTC), and an aware date-time for a date field is read in Europe/London, so a
   date of birth stored as local midnight (``...T23:00:00Z`` in summer) keeps its day;
 * unknown keys are ignored; ids sent as JSON numbers become strings; ``null`` lists become ();
-* booleans must be JSON booleans (``bool("false")`` is True; we refuse to guess).
+* booleans must be JSON booleans (``bool("false")`` is True; we refuse to guess);
+* a value that breaks these rules in a field with a default is read as the default and kept
+  in ``raw``; only required fields (ids) and non-objects make an answer unreadable.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +32,7 @@ from hero_async import models as m
 __all__ = ["ConversionError", "load", "load_page", "load_pds"]
 
 T = TypeVar("T")
+_log = logging.getLogger("hero_async")
 
 try:
     _LONDON: dt.tzinfo = ZoneInfo("Europe/London")
@@ -142,12 +146,6 @@ def _is(expected: Any) -> Callable[[Any], bool]:
     return lambda tp: bool(tp == expected)
 
 
-_RAW_MODELS = (
-    m.BatchRecipient, m.BatchSend, m.Capabilities, m.Configuration, m.Location,
-    m.Patient, m.PatientSummary, m.PracticeGroup,
-)  # fmt: skip
-
-
 def _object(
     converter: cattrs.Converter, cls: type[T], **overrides: Any
 ) -> Callable[[Any, object], T]:
@@ -160,6 +158,10 @@ def _object(
         return inner(value, cls)
 
     return structure
+
+
+def _has_raw(cls: type[Any]) -> bool:
+    return any(field.name == "raw" for field in attrs.fields(cls))
 
 
 def _with_raw(converter: cattrs.Converter, cls: type[T]) -> Callable[[Any, object], T]:
@@ -182,9 +184,10 @@ def _converter(*, detailed: bool) -> cattrs.Converter:
         else:  # generics and unions need an exact-type predicate
             converter.register_structure_hook_func(_is(tp), hook)
         converter.register_structure_hook_func(_is(tp | None), _optional(hook))
-    converter.register_structure_hook_factory(attrs.has, lambda cls: _object(converter, cls))
-    for cls in _RAW_MODELS:
-        converter.register_structure_hook(cls, _with_raw(converter, cls))
+    converter.register_structure_hook_factory(
+        attrs.has,
+        lambda cls: _with_raw(converter, cls) if _has_raw(cls) else _object(converter, cls),
+    )
     meta = _object(converter, m.BookingLinkMeta)
     converter.register_structure_hook(
         m.BookingLinkMeta, lambda v, t: m.BookingLinkMeta() if v is None else meta(v, t)
@@ -217,13 +220,57 @@ def _explain(cls: type[Any], data: Any, path: str = "$") -> ConversionError:
 
 
 def load(cls: type[T], data: Any) -> T:
-    """Build ``cls`` from decoded JSON, or raise ConversionError naming the failing field."""
+    """Build ``cls`` from decoded JSON. A field that does not fit is left at its default (the
+    value stays in ``raw``); only a bad or missing required field raises ConversionError."""
     try:
         result: T = _fast_hook(cls)(data, cls)
-    except Exception:  # generated code raises KeyError/TypeError/ValueError...; explain below
-        error = _explain(cls, data)
-        raise error from error.__cause__
+    except Exception:  # generated code raises KeyError/TypeError/ValueError...; go field by field
+        return _lenient(cls, data, "$")
     return result
+
+
+def _lenient(cls: type[T], data: Any, path: str) -> T:
+    """Field by field: the tolerant reading behind every 2xx (issue 12). A 2xx never fails
+    because a field the caller may not need changed shape; Hero has already acted."""
+    if not attrs.has(cls) or not isinstance(data, Mapping):
+        error = _explain(cls, data, path)
+        raise error from error.__cause__
+    values: dict[str, Any] = {}
+    for field in _resolved_fields(cls):
+        kind: Any = field.type
+        if field.name == "raw":
+            values["raw"] = dict(data)
+        elif field.name in data:
+            try:
+                values[field.name] = _fast.structure(data[field.name], kind)
+            except Exception:
+                if field.default is attrs.NOTHING:  # a required field: the answer is unusable
+                    error = _explain(cls, data, path)
+                    raise error from error.__cause__
+                if attrs.has(kind):  # a nested model: keep what of it is readable
+                    values[field.name] = _nested(kind, data[field.name], path, field.name)
+                _log.debug("read %s.%s as its default: unexpected shape", cls.__name__, field.name)
+        elif field.default is attrs.NOTHING:
+            error = _explain(cls, data, path)
+            raise error from error.__cause__
+    return cast("T", cls(**values))
+
+
+def _nested(cls: type[Any], data: Any, path: str, name: str) -> Any:
+    try:
+        return _lenient(cls, data, f"{path}.{name}")
+    except ConversionError:
+        return cls()
+
+
+_FIELDS: dict[type[Any], tuple[attrs.Attribute[Any], ...]] = {}
+
+
+def _resolved_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple(attrs.fields(attrs.resolve_types(cls)))
+    return found
 
 
 _FAST_HOOKS: dict[type[Any], Callable[[Any, Any], Any]] = {}
@@ -250,18 +297,14 @@ def load_page(item_cls: type[T], data: Any) -> m.Page[T]:
     hook = _fast_hook(item_cls)
     try:
         loaded = tuple([hook(item, item_cls) for item in items])
-    except Exception:
-        for index, item in enumerate(items):  # find the first bad item, then explain it
-            try:
-                hook(item, item_cls)
-            except Exception:
-                error = _explain(item_cls, item, f"{prefix}[{index}]")
-                raise error from error.__cause__
-        raise  # pragma: no cover - an item cannot fail in the batch and pass alone
+    except Exception:  # read item by item, tolerantly; an item without its id still fails
+        loaded = tuple(
+            [_lenient(item_cls, item, f"{prefix}[{index}]") for index, item in enumerate(items)]
+        )
     try:
         return m.Page(loaded, None if count is None else _int(count, None))
-    except _BadValue as exc:
-        raise ConversionError(name, [f"{exc} @ $.count"]) from None
+    except _BadValue:  # e.g. 1.5 or "many": paging falls back to the short-page rule
+        return m.Page(loaded, None)
 
 
 def load_pds(data: Any) -> m.PdsRegistration:

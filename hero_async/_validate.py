@@ -13,24 +13,22 @@ import datetime as dt
 import ipaddress
 import re
 from collections.abc import Collection
-from typing import Final
+from typing import Final, Literal, TypeAlias, get_args
 from urllib.parse import urlsplit
 
 from hero_async._errors import ValidationError
 
-# Enums copied from the reference; each is a one-line fix if Hero's list differs.
-MESSAGE_TYPES: Final = ("hero", "sms", "email", "nhs_app")  # §8.1, newest (Gen A lacks nhs_app)
-FALLBACK_MESSAGE_TYPES: Final = ("sms", "email")  # §8.1 fallback_message_type
-BATCH_CHANNELS: Final = ("SMS", "EMAIL", "NHS_APP")  # §8.2, upper case unlike single send
-BATCH_STATUSES: Final = ("CREATED", "PENDING", "SENDING", "COMPLETED")  # §8.2 batch object
-RECIPIENT_STATUSES: Final = (  # §8.2 / §14.13: the list filter's enum, per recipient
-    "CREATED",
-    "ENRICHMENT_ERROR",
-    "ENRICHED",
-    "INVALID_PAYLOAD",
-    "QUEUED",
-)
-WEBHOOK_EVENT_TYPES: Final = (  # §12.1: Gen B's six + Gen C's two write-to-record events
+# Enums copied from the reference; each is a one-line fix if Hero's list differs. The
+# Literal types let mypy catch a typo; the tuples (from the same list) check at run time.
+MessageType: TypeAlias = Literal["hero", "sms", "email", "nhs_app"]  # §8.1, newest
+FallbackMessageType: TypeAlias = Literal["sms", "email"]  # §8.1 fallback_message_type
+BatchChannel: TypeAlias = Literal["SMS", "EMAIL", "NHS_APP"]  # §8.2, upper case
+BatchStatus: TypeAlias = Literal["CREATED", "PENDING", "SENDING", "COMPLETED"]  # batch object
+# §8.2 / §14.13: the enum the list filters show (per recipient, not the batch's own).
+RecipientStatus: TypeAlias = Literal[
+    "CREATED", "ENRICHMENT_ERROR", "ENRICHED", "INVALID_PAYLOAD", "QUEUED"
+]
+WebhookEventType: TypeAlias = Literal[  # §12.1: Gen B's six + Gen C's two write-to-record
     "appointment.confirmed",
     "appointment.cancelled",
     "appointment.rescheduled",
@@ -39,9 +37,23 @@ WEBHOOK_EVENT_TYPES: Final = (  # §12.1: Gen B's six + Gen C's two write-to-rec
     "patient.added-to-sequence",
     "write-to-record.succeeded",
     "write-to-record.failed",
-)
-SEXES: Final = ("Not known", "Not specified", "Male", "Female", "Other")  # §9.2
-ASSIGNEE_TYPES: Final = ("Admin", "AdminTeam")  # §8.1 assignee_type
+]
+Sex: TypeAlias = Literal["Not known", "Not specified", "Male", "Female", "Other"]  # §9.2
+AssigneeType: TypeAlias = Literal["Admin", "AdminTeam"]  # §8.1 assignee_type
+# UNVERIFIED (§9.3): GET /v1/patients?field= values were not captured (emis_id was seen).
+PatientLookupField: TypeAlias = Literal[
+    "emis_id", "nhs_number", "ehr_partner_id", "email", "mobile"
+]
+
+MESSAGE_TYPES: Final[tuple[str, ...]] = get_args(MessageType)
+FALLBACK_MESSAGE_TYPES: Final[tuple[str, ...]] = get_args(FallbackMessageType)
+BATCH_CHANNELS: Final[tuple[str, ...]] = get_args(BatchChannel)
+BATCH_STATUSES: Final[tuple[str, ...]] = get_args(BatchStatus)
+RECIPIENT_STATUSES: Final[tuple[str, ...]] = get_args(RecipientStatus)
+WEBHOOK_EVENT_TYPES: Final[tuple[str, ...]] = get_args(WebhookEventType)
+SEXES: Final[tuple[str, ...]] = get_args(Sex)
+ASSIGNEE_TYPES: Final[tuple[str, ...]] = get_args(AssigneeType)
+PATIENT_LOOKUP_FIELDS: Final[tuple[str, ...]] = get_args(PatientLookupField)
 
 _MIN_YEAR: Final = 1900  # no Hero date (dob, expiry, slot window) is older; catches typos
 _DIGITS = re.compile(r"[0-9]+")  # not \d, which also matches "٣" and friends

@@ -7,7 +7,9 @@ Rules, so the reader can predict every field:
 * Values Hero may extend (statuses, channels, event types, practitioner types, data sources)
   stay ``str``; the known values live in ``hero_async._validate`` as tuples.
 * Dates are ``datetime.date``; date-times are aware ``datetime.datetime``.
-* Models whose shape the reference did not fully capture keep the whole JSON object as ``raw``.
+* Every model keeps the whole JSON object as ``raw`` (not part of ``==``): a field whose shape
+  changed is read as its default instead of failing the call, and ``raw`` still holds it.
+  Only the required fields (the ids a caller needs) make a 2xx unreadable.
 * ``repr`` masks secrets, capability URLs and patient identifiers: reprs end up in logs.
 """
 
@@ -22,6 +24,7 @@ import attrs
 from hero_async._models_patients import (
     IdentityCheckRequired,
     Patient,
+    PatientAttachment,
     PatientSummary,
     PdsRegistration,
     RegisteredPatient,
@@ -42,9 +45,11 @@ __all__ = [
     "Capabilities",
     "Configuration",
     "IdentityCheckRequired",
+    "ListedMessage",
     "Location",
     "Page",
     "Patient",
+    "PatientAttachment",
     "PatientSummary",
     "PdsRegistration",
     "PracticeGroup",
@@ -65,8 +70,8 @@ def _keys(value: Mapping[str, Any]) -> str:
 
 
 def _raw() -> Any:
-    # Excluded from hash: a dict cannot be hashed, and `raw` only repeats the other fields.
-    return attrs.field(factory=dict, repr=_keys, hash=False)
+    # Excluded from eq and hash: a dict cannot be hashed, and `raw` repeats the other fields.
+    return attrs.field(factory=dict, repr=_keys, eq=False)
 
 
 @attrs.frozen
@@ -101,12 +106,14 @@ class BookingLink:
     open_count: int | None = None
     unlimited_use: bool | None = None
     meta: BookingLinkMeta = attrs.field(factory=BookingLinkMeta)
+    raw: Mapping[str, Any] = _raw()
 
 
 @attrs.frozen
 class AttachmentLink:
     attachment_link: str = attrs.field(repr=url_host)  # opens a patient's medical file
     attachment_uuid: str | None = None  # pass to messages.send(attachment_uuid=...)
+    raw: Mapping[str, Any] = _raw()
 
 
 # --- Messaging (§8) ---------------------------------------------------------------------
@@ -125,6 +132,19 @@ class SentMessage:
     send_at: dt.datetime | None = None
     confirm_write_to_record_url: str | None = attrs.field(default=None, repr=url_host)
     auth_token: str | None = attrs.field(default=None, repr=masked)
+    raw: Mapping[str, Any] = _raw()
+
+
+@attrs.frozen
+class ListedMessage:
+    """A row of ``GET /v1/messages``; path and shape UNVERIFIED (§8.3), so ``raw`` has all."""
+
+    message_id: str | None = None
+    patient_id: str | None = None
+    message_type: str | None = None
+    content: str | None = attrs.field(default=None, repr=masked)
+    created_at: dt.datetime | None = None
+    raw: Mapping[str, Any] = _raw()
 
 
 @attrs.frozen
@@ -135,6 +155,7 @@ class BatchMessage:
     channel: str | None = None  # SMS, EMAIL, NHS_APP
     subject: str | None = None
     content: str | None = None
+    raw: Mapping[str, Any] = _raw()
 
 
 @attrs.frozen
@@ -204,6 +225,7 @@ class AppointmentType:
     admin_booking_invoice_required: bool | None = None
     form_id: str | None = None
     practitioner_type: str | None = None  # free text: Hero's enum was cut off (§10)
+    raw: Mapping[str, Any] = _raw()
 
 
 # --- Booking (§11) ----------------------------------------------------------------------
@@ -218,6 +240,8 @@ class Slot:
     start_time: dt.datetime | None = None
     finish_time: dt.datetime | None = None
 
+    raw: Mapping[str, Any] = _raw()
+
 
 @attrs.frozen
 class SlotCount:
@@ -230,6 +254,8 @@ class Reservation:
 
     id: str
     reserved_until: dt.datetime | None = None
+
+    raw: Mapping[str, Any] = _raw()
 
 
 AppointmentState: TypeAlias = Literal["reserved", "booked", "unreserved"]
@@ -255,6 +281,8 @@ class Appointment:
     can_be_rescheduled: bool = False
     cancellation_policy_hours: float | None = None
     suppress_mail: bool = False
+
+    raw: Mapping[str, Any] = _raw()
 
     @property
     def state(self) -> AppointmentState:
@@ -284,3 +312,4 @@ class Webhook:
     description: str | None = None
     created_at: str | None = None  # typed plain string by Hero
     updated_at: str | None = None
+    raw: Mapping[str, Any] = _raw()

@@ -380,8 +380,8 @@ async def test_batch_messages_create(client: ClientFactory, api: FakeHero) -> No
         "channel": "SMS",
         "content": "Book your flu jab: https://hero.link/flu",
         "recipients": [
-            {"nhs_number": "9434765919", "dob": "1950-01-01"},
-            {"nhs_number": "9434765919", "dob": "1948-02-29"},
+            {"nhs_number": "9434765919", "dob": "1950-01-01T00:00:00.000Z"},
+            {"nhs_number": "9434765919", "dob": "1948-02-29T00:00:00.000Z"},
         ],
     }
     assert batch == BatchMessage(
@@ -1120,3 +1120,117 @@ async def test_register_pds_is_resent_after_a_5xx(client: ClientFactory, api: Fa
     result = await hero.patients.register_pds(nhs_number=VALID_NHS, dob="1950-01-01")
     assert result == RegisteredPatient(patient_id="156")
     assert api.count("POST", "/v1/patients/register_pds") == 2
+
+
+# --- tolerant 2xx answers (issue 12) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", [{"body": ""}, {"payload": {}}, {"payload": {"ok": True}}])
+async def test_cancel_with_an_empty_or_id_less_answer_succeeds(
+    client: ClientFactory, api: FakeHero, answer: dict[str, Any]
+) -> None:
+    """The description promises no body: Hero cancelled, so this is a success (None)."""
+    api.add("PATCH", "/v1/appointments/300/cancel", **answer)
+    hero = await client()
+    assert await hero.appointments.cancel("300") is None
+    assert api.count("PATCH", "/v1/appointments/300/cancel") == 1
+
+
+async def test_prism_style_answers_that_follow_the_description_parse(
+    client: ClientFactory, api: FakeHero
+) -> None:
+    """Prism's mock fills ``string`` fields with "string" and numbers with any number."""
+    api.add(
+        "POST",
+        "/v1/messages/send",
+        payload={"message_id": "string", "content": "string", "created_at": "string"},
+    )
+    api.add(
+        "GET",
+        "/v3/patients",
+        payload={"data": [{"dob": "string", "deceased_at": "string", "id": "7"}], "count": 0.5},
+    )
+    hero = await client()
+    sent = await hero.messages.send(patient_id="156", message_type="sms", message_string="hi")
+    assert sent.message_id == "string"
+    assert sent.created_at is None
+    assert sent.raw["created_at"] == "string"
+    page = await hero.patients.search(last_name="Doe")
+    assert page.count is None
+    assert page.data[0].id == "7"
+    assert page.data[0].dob is None
+    assert page.data[0].raw["deceased_at"] == "string"
+
+
+async def test_a_post_answer_missing_its_id_is_still_an_error(
+    client: ClientFactory, api: FakeHero
+) -> None:
+    """Without the id the caller needs, the answer is unusable (MalformedResponseError)."""
+    from hero_async import MalformedResponseError
+
+    api.add("POST", "/v1/booking_links", payload={"short_link": "https://hero.link/x"})
+    hero = await client()
+    with pytest.raises(MalformedResponseError):
+        await hero.booking_links.create(appointment_type_id="1", location_id="5")
+
+
+async def test_register_takes_only_the_documented_fields(client: ClientFactory) -> None:
+    """A typo is a TypeError (and a mypy error), never a field sent to Hero."""
+    hero = await client()
+    with pytest.raises(TypeError):
+        await hero.patients.register(  # type: ignore[call-arg]
+            dob="1980-01-31", first_name="A", last_name="B", mobile="07700900123", emial="x"
+        )
+
+
+async def test_register_sends_the_optional_fields_it_is_given(
+    client: ClientFactory, api: FakeHero
+) -> None:
+    api.add("POST", "/v1/patients/register", payload={"patient_id": "156"})
+    hero = await client()
+    await hero.patients.register(
+        dob="1980-01-31",
+        first_name="Jane",
+        last_name="Doe",
+        mobile="07700 900123",
+        email="jane@example.com",
+        sex="Female",
+        title="Dr",
+        postcode="LS1 4AP",
+    )
+    sent = only(api, "POST", "/v1/patients/register").json
+    assert sent["sex"] == "Female"
+    assert sent["title"] == "Dr"
+    assert sent["postcode"] == "LS1 4AP"
+    assert "landline" not in sent
+    with pytest.raises(ValidationError, match="sex"):
+        await hero.patients.register(
+            dob="1980-01-31", first_name="J", last_name="D", mobile="07700900123",
+            sex="female",  # type: ignore[arg-type]
+        )  # fmt: skip
+
+
+def test_every_public_resource_method_has_a_docstring_naming_its_endpoint() -> None:
+    import inspect
+
+    from hero_async import resources
+
+    for name in resources.__all__:
+        cls = getattr(resources, name)
+        if not isinstance(cls, type) or not issubclass(cls, resources._base.Resource):
+            continue
+        for method_name, method in inspect.getmembers(cls, inspect.isfunction):
+            if method_name.startswith("_"):
+                continue
+            doc = inspect.getdoc(method) or ""
+            assert "/v" in doc, f"{name}.{method_name} has no docstring naming its endpoint"
+
+
+def test_help_shows_each_resource_with_its_docstring() -> None:
+    import pydoc
+
+    from hero_async import HeroClient
+
+    text = pydoc.render_doc(HeroClient, renderer=pydoc.plaintext)
+    assert "cached_property object" not in text
+    assert "``/v1/messages``" in text

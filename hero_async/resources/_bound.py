@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
+from ._base import Resource
 from .access_tokens import AccessTokens
 from .attachment_links import AttachmentLinks
 from .batch_messages import BatchMessages
@@ -20,69 +20,78 @@ if TYPE_CHECKING:
 
 __all__ = ["Resources"]
 
+R = TypeVar("R", bound=Resource)
+
 
 class Resources:
     """Mixed into a Requester (a practice group view): one attribute per API area."""
 
-    def _requester(self) -> Requester:
-        return self  # type: ignore[return-value]  # only mixed into Requesters
+    def _resource(self, cls: type[R], name: str) -> R:
+        """Created on first use and kept on the instance. Plain properties (not
+        cached_property) so that ``help(HeroClient)`` lists each one with its docstring."""
+        cache: dict[str, Resource] = self.__dict__.setdefault("_resources", {})
+        found = cache.get(name)
+        if found is None:
+            requester: Requester = self  # type: ignore[assignment]  # mixed into Requesters
+            found = cache[name] = cls(requester)
+        return cast("R", found)
 
-    @cached_property
+    @property
     def access_tokens(self) -> AccessTokens:
         """``/v1/access_token``: mint Hero Elements tokens."""
-        return AccessTokens(self._requester())
+        return self._resource(AccessTokens, "AccessTokens")
 
-    @cached_property
+    @property
     def booking_links(self) -> BookingLinks:
         """``/v1/booking_links``: patient invites and generic booking links."""
-        return BookingLinks(self._requester())
+        return self._resource(BookingLinks, "BookingLinks")
 
-    @cached_property
+    @property
     def attachment_links(self) -> AttachmentLinks:
         """``/v1/attachment_links``: links that let a patient upload files."""
-        return AttachmentLinks(self._requester())
+        return self._resource(AttachmentLinks, "AttachmentLinks")
 
-    @cached_property
+    @property
     def messages(self) -> Messages:
         """``/v1/messages``: SMS, email and NHS App messages to one patient."""
-        return Messages(self._requester())
+        return self._resource(Messages, "Messages")
 
-    @cached_property
+    @property
     def batch_messages(self) -> BatchMessages:
         """``/v1/batch_message``: one message to many recipients."""
-        return BatchMessages(self._requester())
+        return self._resource(BatchMessages, "BatchMessages")
 
-    @cached_property
+    @property
     def patients(self) -> Patients:
         """``/v1/patients``, ``/v3/patients``: search, register, PDS trace."""
-        return Patients(self._requester())
+        return self._resource(Patients, "Patients")
 
-    @cached_property
+    @property
     def appointment_types(self) -> AppointmentTypes:
         """``/v1/appointment_types``: what can be booked."""
-        return AppointmentTypes(self._requester())
+        return self._resource(AppointmentTypes, "AppointmentTypes")
 
-    @cached_property
+    @property
     def locations(self) -> Locations:
         """``/v1/locations``: the practice group's sites."""
-        return Locations(self._requester())
+        return self._resource(Locations, "Locations")
 
-    @cached_property
+    @property
     def slots(self) -> Slots:
         """``/v1/slots``: free appointment slots."""
-        return Slots(self._requester())
+        return self._resource(Slots, "Slots")
 
-    @cached_property
+    @property
     def appointments(self) -> Appointments:
         """``/v1/appointments``: book, reschedule, cancel."""
-        return Appointments(self._requester())
+        return self._resource(Appointments, "Appointments")
 
-    @cached_property
+    @property
     def webhooks(self) -> Webhooks:
         """``/v1/webhooks``: subscriptions to Hero events."""
-        return Webhooks(self._requester())
+        return self._resource(Webhooks, "Webhooks")
 
-    @cached_property
+    @property
     def practice_group_info(self) -> PracticeGroupInfo:
         """``/v1/me``: the practice group's profile and settings."""
-        return PracticeGroupInfo(self._requester())
+        return self._resource(PracticeGroupInfo, "PracticeGroupInfo")

@@ -14,5 +14,6 @@ class AccessTokens(Resource):
     __slots__ = ()
 
     async def create(self) -> AccessToken:
-        """Mint a fresh Hero Elements token, bypassing the cache."""
+        """``POST /v1/access_token``: mint a fresh Hero Elements JWT, bypassing the cache;
+        returns an AccessToken (valid 30 minutes). ``await scope.access_token()`` caches."""
         return await self._scope.mint_access_token()

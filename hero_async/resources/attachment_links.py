@@ -23,6 +23,9 @@ class AttachmentLinks(Resource):
         expiry_date: dt.date | str | None = None,
         maximum_use_count: int | None = None,
     ) -> AttachmentLink:
+        """``POST /v1/attachment_links``: share an EHR file (``ehr_file_id`` from
+        ``patients.attachments``) or uploaded ``file_data`` with the patient; returns the
+        AttachmentLink (pass its ``attachment_uuid`` to ``messages.send``)."""
         if ehr_file_id is None and file_data is None:
             raise ValidationError("ehr_file_id", "give ehr_file_id or file_data")
         fields = body(

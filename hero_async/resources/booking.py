@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from .. import _validate as v
 from ..models import Appointment, Page, Reservation, Slot, SlotCount
-from ._base import Resource, body, optional, paginate, query
+from ._base import Resource, body, load, optional, paginate, query
 
 DEFAULT_PAGE_SIZE = 100
 APPOINTMENTS = "/v1/appointments"
@@ -30,6 +30,8 @@ def _filters(**given: Any) -> dict[str, Any]:
 
 
 class Slots(Resource):
+    """``/v1/slots``: free appointment slots (filter names UNVERIFIED, §11.1)."""
+
     __slots__ = ()
 
     async def list(
@@ -43,6 +45,7 @@ class Slots(Resource):
         page_index: int = 0,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Page[Slot]:
+        """``GET /v1/slots``: one page of free slots matching the filters, as Slot items."""
         filters = _filters(
             appointment_type_id=appointment_type_id,
             location_id=location_id,
@@ -55,9 +58,28 @@ class Slots(Resource):
         )
         return await self._page("/v1/slots", Slot, params)
 
-    def iterate(self, *, page_size: int = DEFAULT_PAGE_SIZE, **filters: Any) -> AsyncIterator[Slot]:
+    def iterate(
+        self,
+        *,
+        appointment_type_id: str | None = None,
+        location_id: str | None = None,
+        practitioner_id: str | None = None,
+        start_date: dt.date | str | None = None,
+        end_date: dt.date | str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[Slot]:
+        """Every matching slot, page after page of ``GET /v1/slots`` (see ``list``)."""
         return paginate(
-            lambda i: self.list(page_index=i, page_size=page_size, **filters), page_size
+            lambda i: self.list(
+                appointment_type_id=appointment_type_id,
+                location_id=location_id,
+                practitioner_id=practitioner_id,
+                start_date=start_date,
+                end_date=end_date,
+                page_index=i,
+                page_size=page_size,
+            ),
+            page_size,
         )
 
     async def count(
@@ -69,6 +91,7 @@ class Slots(Resource):
         start_date: dt.date | str | None = None,
         end_date: dt.date | str | None = None,
     ) -> int:
+        """``GET /v1/slots/count``: how many free slots match the filters (an int)."""
         params = query(
             **_filters(
                 appointment_type_id=appointment_type_id,
@@ -81,10 +104,13 @@ class Slots(Resource):
         return (await self._call("GET", "/v1/slots/count", SlotCount, params=params)).count
 
     async def get(self, slot_id: str) -> Slot:
+        """``GET /v1/slots/{id}``: one slot, as a Slot."""
         return await self._call("GET", f"/v1/slots/{v.hero_id(slot_id, 'slot_id')}", Slot)
 
 
 class Appointments(Resource):
+    """``/v1/appointments``: reserve a slot, then book, edit, reschedule or cancel it."""
+
     __slots__ = ()
 
     async def reserve(
@@ -101,7 +127,9 @@ class Appointments(Resource):
         suppress_mail: bool | None = None,
         suppress_availability_check: bool | None = None,
     ) -> Reservation:
-        """``POST /v1/appointments``: hold a slot until ``reserved_until``."""
+        """``POST /v1/appointments``: reserve (hold) a slot and return the Reservation (its
+        ``id`` and ``reserved_until``). Never resent: a second call could hold a second slot.
+        """
         fields = body(
             appointment_type_id=v.hero_id(appointment_type_id, "appointment_type_id"),
             location_id=v.hero_id(location_id, "location_id"),
@@ -120,6 +148,7 @@ class Appointments(Resource):
         return await self._call("POST", APPOINTMENTS, Reservation, json=fields)
 
     async def get(self, appointment_id: str) -> Appointment:
+        """``GET /v1/appointments/{id}``: one appointment; ``state`` tells reserved/booked."""
         return await self._call("GET", _path(appointment_id), Appointment)
 
     async def update(
@@ -132,7 +161,8 @@ class Appointments(Resource):
         suppress_availability_check: bool | None = None,
         suppress_mail: bool | None = None,
     ) -> Appointment:
-        """``PUT``: edit an appointment that is not confirmed yet."""
+        """``PUT /v1/appointments/{id}``: change the time, duration or practitioner of an
+        appointment that is not confirmed yet; returns the Appointment."""
         fields = _timing(start_time, duration, practitioner_id, suppress_mail)
         fields.update(
             body(
@@ -144,7 +174,9 @@ class Appointments(Resource):
         return await self._call("PUT", _path(appointment_id), Appointment, json=fields)
 
     async def book(self, appointment_id: str, *, patient_id: str | None = None) -> Appointment:
-        """Confirm a reservation (fires ``appointment.confirmed``)."""
+        """``PATCH /v1/appointments/{id}/book`` (path UNVERIFIED, ``BOOK``): confirm a
+        reservation, naming the patient if it had none; returns the Appointment and makes
+        Hero fire ``appointment.confirmed``."""
         fields = body(patient_id=optional(v.hero_id, patient_id, "patient_id"))
         method, path = BOOK
         return await self._call(
@@ -157,16 +189,20 @@ class Appointments(Resource):
         *,
         suppress_mail: bool | None = None,
         suppress_cancellation_policy: bool | None = None,
-    ) -> Appointment:
+    ) -> Appointment | None:
+        """``PATCH /v1/appointments/{id}/cancel``: cancel (fires ``appointment.cancelled``).
+        Returns the Appointment when Hero answers with one, else None: the description
+        promises no body, so an empty body or ``{}`` is a success, never an error."""
         fields = body(
             suppress_mail=optional(v.boolean, suppress_mail, "suppress_mail"),
             suppress_cancellation_policy=optional(
                 v.boolean, suppress_cancellation_policy, "suppress_cancellation_policy"
             ),
         )
-        return await self._call(
-            "PATCH", f"{_path(appointment_id)}/cancel", Appointment, json=fields
-        )
+        data = await self._scope.request("PATCH", f"{_path(appointment_id)}/cancel", json=fields)
+        if not isinstance(data, Mapping) or data.get("id") is None:
+            return None  # Hero cancelled; the answer carries no appointment to read
+        return load(Appointment, data)
 
     async def reschedule(
         self,
@@ -177,6 +213,9 @@ class Appointments(Resource):
         practitioner_id: str,
         suppress_mail: bool | None = None,
     ) -> Appointment:
+        """``PATCH /v1/appointments/{id}/reschedule`` (method UNVERIFIED, ``RESCHEDULE``):
+        move a booked appointment; returns the Appointment (fires ``appointment.rescheduled``).
+        """
         method, path = RESCHEDULE
         return await self._call(
             method,

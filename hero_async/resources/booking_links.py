@@ -27,7 +27,9 @@ class BookingLinks(Resource):
         expiry_date: dt.date | str | None = None,
         maximum_use_count: int | None = None,
     ) -> BookingLink:
-        """Create a link; with ``patient_id`` it is a patient invite, without it generic."""
+        """``POST /v1/booking_links``: create a link and return the BookingLink (its ``id``
+        and ``short_link`` to send). With ``patient_id`` it is a patient invite, without it a
+        generic link. Never resent: a second call would create a second link."""
         return await self._call(
             "POST",
             PATH,
@@ -45,6 +47,7 @@ class BookingLinks(Resource):
         )
 
     async def get(self, booking_link_id: str) -> BookingLink:
+        """``GET /v1/booking_links/{id}``: one link with its use counts, as a BookingLink."""
         link_id = v.hero_id(booking_link_id, "booking_link_id")
         return await self._call("GET", f"{PATH}/{link_id}", BookingLink)
 
@@ -60,6 +63,8 @@ class BookingLinks(Resource):
         expiry_date: dt.date | str | None = None,
         maximum_use_count: int | None = None,
     ) -> BookingLink:
+        """``PATCH /v1/booking_links/{id}``: change only the fields given (at least one) and
+        return the updated BookingLink."""
         link_id = v.hero_id(booking_link_id, "booking_link_id")
         fields = link_fields(
             appointment_type_id=appointment_type_id,

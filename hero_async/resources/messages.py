@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 
 from .. import _validate as v
-from ..models import SentMessage
-from ._base import Resource, body, optional
+from ..models import ListedMessage, Page, SentMessage
+from ._base import Resource, body, optional, paginate, query
 
 PATH = "/v1/messages/send"
+# UNVERIFIED (§8.3): "List Sent Messages" exists; its path was not captured (one-line fix).
+LIST_PATH = "/v1/messages"
+DEFAULT_PAGE_SIZE = 100
 
 
 class Messages(Resource):
@@ -22,11 +26,11 @@ class Messages(Resource):
         self,
         *,
         patient_id: str,
-        message_type: str,
+        message_type: v.MessageType,
         message_string: str,
         recipient_contact_detail: str | None = None,
         fallback_contact_detail: str | None = None,
-        fallback_message_type: str | None = None,
+        fallback_message_type: v.FallbackMessageType | None = None,
         write_to_record: bool | None = None,
         encrypted: bool | None = None,
         snomed_code: str | None = None,
@@ -36,9 +40,14 @@ class Messages(Resource):
         attachment_uuid: str | None = None,
         short_link_id: str | None = None,
         assignee_id: int | None = None,
-        assignee_type: str | None = None,
+        assignee_type: v.AssigneeType | None = None,
         send_at: dt.datetime | str | None = None,
     ) -> SentMessage:
+        """``POST /v1/messages/send``: send one message to one patient and return the
+        SentMessage (``message_id`` always; content and timestamps when Hero sends them).
+        ``recipient_contact_detail`` defaults to the patient record's contact for the
+        channel. Never resent: an unanswered attempt raises OutcomeUnknownError.
+        """
         kind = v.choice(message_type, "message_type", v.MESSAGE_TYPES)
         fallback = optional(_fallback_type, fallback_message_type, "fallback_message_type")
         fields = body(
@@ -67,6 +76,21 @@ class Messages(Resource):
             send_at=optional(v.datetime_, send_at, "send_at"),
         )
         return await self._call("POST", PATH, SentMessage, json=fields)
+
+    async def list(
+        self, *, page_index: int = 0, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Page[ListedMessage]:
+        """``GET /v1/messages`` (path UNVERIFIED, ``LIST_PATH``): one page of the messages the
+        practice group has sent, as ListedMessage items with the raw rows kept."""
+        params = query(
+            page_index=v.positive_int(page_index, "page_index") if page_index else 0,
+            page_size=v.positive_int(page_size, "page_size"),
+        )
+        return await self._page(LIST_PATH, ListedMessage, params)
+
+    def iterate(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> AsyncIterator[ListedMessage]:
+        """Every sent message, page after page of ``GET /v1/messages`` (see ``list``)."""
+        return paginate(lambda i: self.list(page_index=i, page_size=page_size), page_size)
 
 
 def _fallback_type(value: object, field: str) -> str:

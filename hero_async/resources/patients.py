@@ -7,7 +7,14 @@ from typing import Any
 from .. import _serde
 from .. import _validate as v
 from .._errors import MalformedResponseError, ValidationError
-from ..models import Page, Patient, PatientSummary, PdsRegistration, RegisteredPatient
+from ..models import (
+    Page,
+    Patient,
+    PatientAttachment,
+    PatientSummary,
+    PdsRegistration,
+    RegisteredPatient,
+)
 from ._base import Resource, body, optional, paginate, query
 
 DEFAULT_PAGE_SIZE = 100
@@ -29,8 +36,9 @@ class Patients(Resource):
         ehr_partner: str | None = None,
         ehr_partner_id: str | None = None,
     ) -> PdsRegistration:
-        """Trace on PDS. Returns RegisteredPatient, or IdentityCheckRequired (send the patient
-        to ``login_url``, then call again)."""
+        """``POST /v1/patients/register_pds``: trace the patient on PDS (NHS number + dob, or
+        forename + surname + dob + postcode) and return RegisteredPatient, or
+        IdentityCheckRequired (send the patient to ``login_url``, then call again)."""
         fields = pds_fields(
             dob=dob, nhs_number=nhs_number, forename=forename, surname=surname, postcode=postcode
         )
@@ -60,27 +68,71 @@ class Patients(Resource):
         last_name: str,
         mobile: str,
         nhs_number: str | None = None,
-        **optional_fields: Any,
+        email: str | None = None,
+        sex: v.Sex | None = None,
+        title: str | None = None,
+        landline: str | None = None,
+        address_line_1: str | None = None,
+        address_line_2: str | None = None,
+        address_line_3: str | None = None,
+        postcode: str | None = None,
+        county: str | None = None,
+        country: str | None = None,
+        data_source: str | None = None,
+        ehr_partner_id: str | None = None,
     ) -> RegisteredPatient:
-        """Create or update from supplied details; other §9.2 fields go as keywords."""
+        """``POST /v1/patients/register``: create the patient, or update the one with the same
+        NHS number and dob (§9.2), and return RegisteredPatient (its ``patient_id``).
+        ``title`` is free text: Hero's enum (Baron ... Viscountess) was not fully captured."""
         fields = body(
             dob=_dob(dob),
             first_name=v.text(first_name, "first_name"),
             last_name=v.text(last_name, "last_name"),
             mobile=v.contact_detail(mobile, "mobile", "sms"),
             nhs_number=optional(v.nhs_number, nhs_number, "nhs_number"),
+            email=None if email is None else v.contact_detail(email, "email", "email"),
+            sex=optional(_sex, sex, "sex"),
+            **_texts(
+                title=title,
+                landline=landline,
+                address_line_1=address_line_1,
+                address_line_2=address_line_2,
+                address_line_3=address_line_3,
+                postcode=postcode,
+                county=county,
+                country=country,
+                data_source=data_source,
+                ehr_partner_id=ehr_partner_id,
+            ),
         )
-        if "sex" in optional_fields:
-            v.choice(optional_fields["sex"], "sex", v.SEXES)
-        if "email" in optional_fields:
-            v.contact_detail(optional_fields["email"], "email", "email")
-        fields.update(body(**optional_fields))
         return await self._call("POST", "/v1/patients/register", RegisteredPatient, json=fields)
 
     async def get(self, patient_id: str) -> Patient:
-        return await self._call(
-            "GET", f"/v1/patients/{v.hero_id(patient_id, 'patient_id')}", Patient
+        """``GET /v1/patients/{id}``: one patient of the practice group, as a Patient."""
+        return await self._call("GET", _path(patient_id), Patient)
+
+    async def lookup(
+        self,
+        *,
+        field: v.PatientLookupField,
+        search: str,
+        page_index: int = 0,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Patient]:
+        """``GET /v1/patients?field=&search=``: the older one-field lookup (§9.3), e.g.
+        ``field="emis_id"``; returns a page of Patient. Allowed fields are UNVERIFIED."""
+        params = query(
+            field=v.choice(field, "field", v.PATIENT_LOOKUP_FIELDS),
+            search=v.text(search, "search"),
+            page_index=page_index,
+            page_size=v.positive_int(page_size, "page_size"),
         )
+        return await self._page("/v1/patients", Patient, params)
+
+    async def attachments(self, patient_id: str) -> Page[PatientAttachment]:
+        """``GET /v1/patients/{id}/attachments``: the patient's EHR files, as a page of
+        PatientAttachment (pass an ``id`` to ``attachment_links.create(ehr_file_id=)``)."""
+        return await self._page(f"{_path(patient_id)}/attachments", PatientAttachment, [])
 
     async def search(
         self,
@@ -93,7 +145,8 @@ class Patients(Resource):
         page_index: int = 0,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Page[PatientSummary]:
-        """``GET /v3/patients``: at least one filter is required."""
+        """``GET /v3/patients``: structured search, every given filter must match; returns a
+        page of PatientSummary. At least one filter is required."""
         filters = body(
             first_name=first_name,
             last_name=last_name,
@@ -112,11 +165,40 @@ class Patients(Resource):
         return await self._page("/v3/patients", PatientSummary, params)
 
     def iterate_search(
-        self, *, page_size: int = DEFAULT_PAGE_SIZE, **filters: Any
+        self,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        dob: dt.date | str | None = None,
+        nhs_number: str | None = None,
+        ehr_partner_id: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[PatientSummary]:
+        """Every match of ``GET /v3/patients``, page after page (see ``search``)."""
         return paginate(
-            lambda i: self.search(page_index=i, page_size=page_size, **filters), page_size
+            lambda i: self.search(
+                first_name=first_name,
+                last_name=last_name,
+                dob=dob,
+                nhs_number=nhs_number,
+                ehr_partner_id=ehr_partner_id,
+                page_index=i,
+                page_size=page_size,
+            ),
+            page_size,
         )
+
+
+def _path(patient_id: str) -> str:
+    return f"/v1/patients/{v.hero_id(patient_id, 'patient_id')}"
+
+
+def _sex(value: object, field: str) -> str:
+    return v.choice(value, field, v.SEXES)
+
+
+def _texts(**given: str | None) -> dict[str, str | None]:
+    return {name: optional(v.text, value, name) for name, value in given.items()}
 
 
 def _dob(value: object) -> str:

@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def free_port() -> int:
 
 
 def start_fake(port: int) -> subprocess.Popen[str]:
-    fake = subprocess.Popen(
+    fake = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no user input
         [sys.executable, "-m", "hero_async.testing", "--port", str(port), "--log-limit", "0"],
         stdout=subprocess.PIPE,
         text=True,
@@ -77,7 +78,8 @@ def main(extra: list[str]) -> int:
             "--no-shrink",
             *extra,
         ]  # fmt: skip
-        return subprocess.run(command, cwd=ROOT, check=False).returncode
+        with tempfile.TemporaryDirectory() as scratch:  # Schemathesis leaves a cache dir
+            return subprocess.run(command, cwd=scratch, check=False).returncode  # noqa: S603
     finally:
         fake.terminate()
         try:
