@@ -14,7 +14,7 @@ from hero_async.testing import _app, _jwt
 from hero_async.testing._delivery import Deliverer
 from hero_async.testing._dispatch import Dispatcher
 from hero_async.testing._faults import Fault, FaultBook, FaultHandle, RateLimiter
-from hero_async.testing._log import RequestLog
+from hero_async.testing._log import RequestLog, assert_called
 from hero_async.testing._records import Delivery, RecordedRequest, SentMessage
 from hero_async.testing._sandbox import sandbox_world
 from hero_async.testing._setup import WorldSetup
@@ -50,6 +50,7 @@ class FakeHero(WorldSetup):
         self._world.on_event = self._deliverer.announce
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
+        self._initial: dict[str, Any] | None = None
         if seed_sandbox:
             sandbox_world(self)
 
@@ -73,6 +74,7 @@ class FakeHero(WorldSetup):
         self._runner = await _app.serve(_app.build_app(self._dispatcher), sock)
         await self._deliverer.start()
         self._url = url
+        self._initial = self._world.snapshot()
 
     async def close(self) -> None:
         """Stop serving, then finish webhook deliveries. Safe to call twice."""
@@ -103,6 +105,21 @@ class FakeHero(WorldSetup):
             for batch in group.batches.values():
                 _batches.advance(self._world, group, batch, self.clock())
 
+    def reset(self) -> None:
+        """Back to the world as it was at ``start()`` (seeded data kept, everything the API
+        created forgotten, id sequences restarted), with no requests, faults, rate limit or
+        deliveries. For one fake shared by many tests (``hero_fake_session``)."""
+        if self._initial is not None:
+            self._world.restore(self._initial)
+        self.clear_requests()
+        self.clear_faults()
+        self._limiter.configure(None)
+        self._deliverer.deliveries.clear()
+
+    def clear_requests(self) -> None:
+        """Empty the request log and its counters; the world is untouched."""
+        self._log.clear()
+
     # -- observation ----------------------------------------------------------------------
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -118,6 +135,12 @@ class FakeHero(WorldSetup):
     ) -> int:
         """Requests matching every given filter (see ``RequestLog.count``)."""
         return self._log.count(method, path, practice_group_id, status)
+
+    def assert_called(self, method: str, path: str, **body_fields: Any) -> RecordedRequest:
+        """The latest logged request with ``method`` and ``path`` (literal, or a route
+        template such as ``/v1/booking_links/{id}``) whose JSON body has every given field
+        with that value. Raises AssertionError naming what was seen (fields, not values)."""
+        return assert_called(self._log.entries, method, path, body_fields)
 
     def route_counts(self) -> dict[tuple[str, str], int]:
         return self._log.by_route()

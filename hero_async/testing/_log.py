@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from hero_async.testing._records import RecordedRequest
 
@@ -87,3 +89,24 @@ class RequestLog:
             and (group is None or e.practice_group_id == group)
             and (status is None or e.status == status)
         )
+
+
+def assert_called(
+    entries: Iterable[RecordedRequest], method: str, path: str, fields: Mapping[str, Any]
+) -> RecordedRequest:
+    """See ``FakeHero.assert_called``. The failure lists routes and body keys only: bodies
+    carry patient data, and test output ends up in CI logs."""
+    same = [e for e in entries if e.method == method and path in (e.path, e.route)]
+    for entry in reversed(same):
+        body = entry.body if isinstance(entry.body, Mapping) else {}
+        if all(key in body and body[key] == value for key, value in fields.items()):
+            return entry
+    if not same:
+        raise AssertionError(f"no {method} {path} in the request log")
+    seen = "; ".join(
+        f"{e.method} {e.path} -> {e.status} body keys "
+        f"{sorted(e.body) if isinstance(e.body, Mapping) else type(e.body).__name__}"
+        for e in same[-5:]
+    )
+    wanted = ", ".join(sorted(fields))
+    raise AssertionError(f"no {method} {path} with matching {wanted}; seen: {seen}")

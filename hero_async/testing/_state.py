@@ -6,9 +6,9 @@ locations, appointment types and webhooks are stored directly in their response 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
-import itertools
 import random
 import uuid
 from collections.abc import Callable, Container, Mapping
@@ -132,6 +132,9 @@ _ID_STARTS = {
 }
 
 
+_SHARED = frozenset({"clock", "on_event"})  # wired to the fake's clock and deliverer
+
+
 class World:
     """Every piece of fake state, plus the rules that span practice groups."""
 
@@ -149,13 +152,22 @@ class World:
         self.keep_messages = True  # False in fast mode: count sends, keep no record
         self.on_event: Callable[[Event], None] = lambda event: None
         self.jwt_secret = rng.randbytes(32)
-        self._ids = {kind: itertools.count(start) for kind, start in _ID_STARTS.items()}
+        self._ids = dict(_ID_STARTS)  # next value per sequence (ints: snapshots deep-copy)
 
     def next_id(self, kind: str, taken: Container[str] = ()) -> str:
         """The next id of a sequence, skipping any a test seeded explicitly."""
-        while (candidate := str(next(self._ids[kind]))) in taken:
-            pass
-        return candidate
+        while True:
+            number = self._ids[kind]
+            self._ids[kind] = number + 1
+            if (candidate := str(number)) not in taken:
+                return candidate
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything but the clock and the event hook, deep-copied (for ``restore``)."""
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in _SHARED})
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        self.__dict__.update(copy.deepcopy(snapshot))
 
     def new_patient_id(self) -> str:
         """Patient ids are global (a patient of one group is a 404 in another)."""

@@ -1,8 +1,20 @@
 """Opt-in pytest plugin: ``pytest_plugins = ["hero_async.testing.pytest_plugin"]``.
 
-Gives the async fixture ``hero_fake``: a started ``FakeHero`` seeded with the sandbox world
-(key ``"sandbox-key"``, home group ``"1001"``; see ``hero_async.testing``). Needs
-pytest-asyncio. Deliberately not registered as an automatic ``pytest11`` entry point.
+Needs pytest-asyncio (``pip install hero-async[testing]``). Deliberately not registered as
+an automatic ``pytest11`` entry point. Two fixtures, both a started ``FakeHero`` seeded with
+the sandbox world (key ``"sandbox-key"``, home group ``"1001"``; see ``hero_async.testing``):
+
+* ``hero_fake``: a new fake per test (simplest; about 5 ms each).
+* ``hero_fake_session``: one fake for the whole session, ``reset()`` before each test (the
+  world as it was at start, an empty request log, no faults). The server lives on the
+  session's event loop, so tests that use it must run there too::
+
+      @pytest.mark.asyncio(loop_scope="session")
+      async def test_invite(hero_fake_session): ...
+
+Drive either with an async client in the same loop (``HeroClient``, ``httpx.AsyncClient``,
+``aiohttp``). A sync test client (FastAPI's ``TestClient``) blocks the loop the fake needs
+to answer, and the test deadlocks.
 """
 
 from __future__ import annotations
@@ -19,3 +31,17 @@ async def hero_fake() -> AsyncIterator[FakeHero]:
     """A running sandbox ``FakeHero``, closed (deliveries awaited) after the test."""
     async with FakeHero(seed_sandbox=True) as fake:
         yield fake
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def _hero_fake_server() -> AsyncIterator[FakeHero]:
+    async with FakeHero(seed_sandbox=True) as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def hero_fake_session(_hero_fake_server: FakeHero) -> FakeHero:
+    """The session's sandbox ``FakeHero``, reset for this test (run it on the session loop)."""
+    await _hero_fake_server.wait_deliveries()  # the last test's webhooks finish first
+    _hero_fake_server.reset()
+    return _hero_fake_server

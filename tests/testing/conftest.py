@@ -10,6 +10,11 @@ import pytest
 from fakehero_support import DOB, HOME, KEY, NHS, TOMORROW_9AM, Caller, ManualClock
 
 from hero_async.testing import FakeHero
+from hero_async.testing.pytest_plugin import (  # noqa: F401 - the plugin's fixtures, under test
+    _hero_fake_server,
+    hero_fake,
+    hero_fake_session,
+)
 
 
 @pytest.fixture
