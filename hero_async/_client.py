@@ -142,7 +142,10 @@ class PracticeGroupView(Resources):
 
     def _bulk_view(self, practice_group_id: str, cap: RateLimiter | None) -> PracticeGroupView:
         # The group id was validated by the bulk layer's plan(); the cap is the job's own.
-        return PracticeGroupView(self._core, practice_group_id, None).with_options(rate_limiter=cap)
+        # A 429 never fails an invitation: it is retried for a time budget, not a count.
+        timeouts = self._core.default_timeouts
+        options = CallOptions(timeouts, cap, throttle_budget=C.BULK_THROTTLE_BUDGET_SECONDS)
+        return PracticeGroupView(self._core, practice_group_id, options)
 
     def __repr__(self) -> str:
         return f"PracticeGroupView(practice_group_id={self._group!r})"
@@ -156,7 +159,9 @@ class HeroClient(PracticeGroupView):
     call), sharing this client's pool, token cache and rate gate. ``transport`` replaces the
     aiohttp pool (tests, proxies); ``session`` lends the client an aiohttp session it will not
     close. ``clock`` is wall time (token expiry, Retry-After dates); every wait uses
-    ``monotonic``, so a wall-clock step never stalls or rushes a request.
+    ``monotonic``, so a wall-clock step never stalls or rushes a request. Without
+    ``rate_limit`` the client learns the key's limit from Hero's 429s and holds just under it
+    (see ``rate``); with it, ``rate_limit`` is a hard cap.
     """
 
     def __init__(
@@ -202,7 +207,8 @@ class HeroClient(PracticeGroupView):
             owns_transport=transport is None,
             max_connections=max_connections,
             retry=RetryPolicy(max_retries=max_retries),
-            limiter=rate_limiter or LocalRateLimiter(rate_limit, clock=monotonic, sleep=sleep),
+            limiter=rate_limiter
+            or LocalRateLimiter(rate_limit, adaptive=True, clock=monotonic, sleep=sleep),
             timeouts=Timeouts(
                 _positive(timeout, "timeout"), _positive(connect_timeout, "connect_timeout")
             ),
@@ -210,6 +216,7 @@ class HeroClient(PracticeGroupView):
             token_min_remaining=token_min_remaining,
             clock=clock,
             sleep=sleep,
+            monotonic=monotonic,
         )
         super().__init__(core, core.home_group, None)
 
@@ -230,6 +237,14 @@ class HeroClient(PracticeGroupView):
     def closed(self) -> bool:
         """True once the client was closed; a closed client cannot be reopened."""
         return self._core.state == "closed"
+
+    @property
+    def rate(self) -> float | None:
+        """Requests per second the client allows itself now: the rate learned from Hero's
+        429s (held just under the key's limit), under ``rate_limit`` if one was given; None
+        while nothing limits it (no 429 seen, no cap) or with a custom ``rate_limiter``."""
+        limiter = self._core.limiter
+        return limiter.rate if isinstance(limiter, LocalRateLimiter) else None
 
     @property
     def home_practice_group_id(self) -> str:

@@ -52,3 +52,22 @@ REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id")
 # so one struggling practice system is not hammered while the other groups carry on.
 BREAKER_THRESHOLD = 5
 BREAKER_COOLDOWN_SECONDS = 30.0
+
+# Adaptive rate (the client learns the key's limit from 429s; see _ratelimit). Starts are
+# counted over this window to know what we were sending when Hero said 429.
+ADAPTIVE_WINDOW_SECONDS = 1.0
+# A 429 episode cuts the rate to this fraction of what was sent; many 429s in one episode
+# (we were far above the limit, e.g. the first burst of a job) cut deeper, to converge fast.
+ADAPTIVE_CUT = 0.8
+ADAPTIVE_PLATEAU = 0.95  # where the regrown rate flattens, relative to the rate cut from
+ADAPTIVE_DEEP_CUT = 0.5
+ADAPTIVE_DEEP_CUT_429S = 3
+# 429s this close after the first (or during its pause) answer requests already in flight.
+ADAPTIVE_EPISODE_SECONDS = 0.5
+# CUBIC's curve, relative to the remembered rate: back at it ~3 s after a cut, then ~5 s
+# nearly flat before probing above -- about one 429 per 8 s of sending at the limit.
+ADAPTIVE_CUBIC_SCALE = 0.0074
+ADAPTIVE_MIN_RATE = 0.5  # requests/s: never learn a rate so low that a job looks stalled
+# Bulk runs: a 429 means Hero did not act, so it is retried (with the pause) for this long
+# rather than a number of times; only then does the invitation fail (retryable).
+BULK_THROTTLE_BUDGET_SECONDS = 600.0

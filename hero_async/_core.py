@@ -44,11 +44,13 @@ Query = list[tuple[str, str]]
 
 @attrs.frozen(slots=True)
 class CallOptions:
-    """How one view's calls differ from the client defaults: timeouts and an extra rate gate
-    (a bulk job's own cap, passed before the client-wide one)."""
+    """How one view's calls differ from the client defaults: timeouts, an extra rate gate
+    (a bulk job's own cap, passed before the client-wide one) and ``throttle_budget``: seconds
+    for which 429s are retried without counting as attempts (bulk runs; Hero did not act)."""
 
     timeouts: Timeouts
     limiter: RateLimiter | None = None
+    throttle_budget: float | None = None
 
 
 class _State(enum.Enum):
@@ -76,6 +78,7 @@ class Core:
         token_min_remaining: float,
         clock: Clock,
         sleep: Sleep,
+        monotonic: Clock = time.monotonic,
     ) -> None:
         self._api_key = api_key
         self.home_group = home_group
@@ -89,7 +92,7 @@ class Core:
         self._tokens = TokenCache(
             self.mint_token, store=token_store, min_remaining=token_min_remaining, clock=clock
         )
-        self._clock, self._sleep = clock, sleep
+        self._clock, self._sleep, self._monotonic = clock, sleep, monotonic
         self._state = _State.UNOPENED
         self._headers: dict[str, Mapping[str, str]] = {}
 
@@ -161,7 +164,11 @@ class Core:
         timeouts = None if options is None else options.timeouts
         url = self.base_url + path
         delays = None  # the backoff generator, made on the first failure only
-        for attempt in range(self.retry.max_retries + 1):
+        budget = None if options is None else options.throttle_budget
+        throttled_until = None  # with a budget: 429s until then are not counted as attempts
+        attempt = -1
+        while True:
+            attempt += 1
             started = time.perf_counter()
             try:
                 # Take a pool slot first, then pass the rate gates: a request queued for a
@@ -195,13 +202,17 @@ class Core:
                     method=method, path=path, practice_group_id=practice_group_id,
                     cause=str(failure),
                 ) from failure  # fmt: skip
-            if decision is Decision.RAISE or attempt == self.retry.max_retries:
+            if status == 429 and budget is not None:
+                now = self._monotonic()
+                throttled_until = throttled_until or now + budget
+                if now < throttled_until:
+                    attempt -= 1  # Hero did not act: a 429 within the budget is free
+            if decision is Decision.RAISE or attempt >= self.retry.max_retries:
                 raise failure
             if status != 429:  # a 429 already paused the whole client via the limiter
                 if delays is None:
                     delays = self.retry.delays()
                 await self._sleep(next(delays))
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _headers_for(self, practice_group_id: str) -> Mapping[str, str]:
         headers = self._headers.get(practice_group_id)
