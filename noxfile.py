@@ -40,3 +40,12 @@ def bench(session: nox.Session) -> None:
     """Throughput, CPU/request, memory and token-cache figures; see benchmarks/README.md."""
     session.install("-e", ".[cli,speedups]", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Schemathesis against ``python -m hero_async.testing`` with spec/openapi.yaml: fails on
+    5xx, response-schema violations and invalid requests accepted (fixed seed, bounded)."""
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "conformance"))
+    session.run("python", "tests/contract/conformance.py", *session.posargs)
+
