@@ -102,6 +102,9 @@ def targets(result: dict[str, Any], summary: Summary, levels: list[int]) -> list
             f"(per group: {cache['posts_per_group']})"
         )
         add("one token fetch per practice group", 1.0 if exact else 0.0, 1.0, True, shown)
+    import _ratelimit_bench  # here: it imports this module's helpers
+
+    _ratelimit_bench.targets(result.get("ratelimit") or [], add)
     return found
 
 

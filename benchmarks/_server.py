@@ -11,7 +11,10 @@ are present, and does as little else as possible, so the client is what gets mea
 prints ``PORT <n>`` once listening on 127.0.0.1. ``GET /_stats`` answers request counts, token
 fetches per practice group, the last body and header names seen per route, and the server's
 own CPU seconds; ``POST /_reset`` zeroes the counts. ``POST /_latency?ms=N&token_ms=M`` changes
-the injected latency. Only 127.0.0.1 is ever bound.
+the injected latency. ``POST /_ratelimit?rps=N`` puts a token bucket on the key (N per second,
+one second of burst; ``rps=0`` removes it): beyond it every API request answers 429 with a
+whole-second ``Retry-After``, as FakeHero does, counted as ``429`` in the stats. Only 127.0.0.1
+is ever bound.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import base64
 import json
+import math
 import resource
 import time
 from collections import Counter
@@ -28,6 +32,10 @@ from typing import Any
 HOST = "127.0.0.1"
 _HEAD = b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
 _REASONS = {200: b"OK", 201: b"Created", 401: b"Unauthorized", 404: b"Not Found"}
+_THROTTLED = (
+    b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: %d\r\n"
+    b'Content-Length: 31\r\n\r\n{"message":"Too Many Requests"}'
+)
 _LINK = (
     b'{"id":"%d","practice_group_id":"%s","short_link":"https://hero.sh/b/L%d","active":true,'
     b'"expiry_date":null,"maximum_uses":null,"number_of_uses":0,"open_count":0,'
@@ -66,6 +74,20 @@ class State:
         self.tokens: Counter[str] = Counter()
         self.samples: dict[str, dict[str, Any]] = {}
         self.next_id = 1000
+        self.rps = 0.0  # the key's token bucket: off until /_ratelimit sets it
+        self.bucket, self.refilled = 0.0, 0.0
+
+    def throttle(self) -> int | None:
+        """None when a token was free, else the whole seconds a client should wait."""
+        if not self.rps:
+            return None
+        now = time.monotonic()
+        self.bucket = min(self.rps, self.bucket + (now - self.refilled) * self.rps)
+        self.refilled = now
+        if self.bucket >= 1:
+            self.bucket -= 1
+            return None
+        return max(1, math.ceil((1 - self.bucket) / self.rps))
 
     def stats(self) -> bytes:
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -117,6 +139,11 @@ class HeroProtocol(asyncio.Protocol):
             status, out, delay = 200, self.control(route, query), 0.0
         elif _header(head, b"x-api-key") is None or group is None:
             status, out = 401, b'{"message":"Unauthorized"}'
+        elif (wait := state.throttle()) is not None:
+            state.counts[route] -= 1  # "requests" are the ones Hero accepted
+            state.counts["429"] += 1
+            self._reply(_THROTTLED % wait, delay)
+            return
         elif route == "POST /v1/booking_links":
             state.next_id += 1
             status, out = 201, _LINK % (state.next_id, group.encode(), state.next_id)
@@ -132,7 +159,9 @@ class HeroProtocol(asyncio.Protocol):
             status, out = 404, b'{"message":"Not Found"}'
         if route not in state.samples and status < 300 and body:
             state.samples[route] = {"body": json.loads(body), "headers": _names(head)}
-        reply = _HEAD % (status, _REASONS[status], len(out)) + out
+        self._reply(_HEAD % (status, _REASONS[status], len(out)) + out, delay)
+
+    def _reply(self, reply: bytes, delay: float) -> None:
         if delay > 0:
             asyncio.get_running_loop().call_later(delay, self._write, reply)
         else:
@@ -148,6 +177,10 @@ class HeroProtocol(asyncio.Protocol):
             state.counts.clear()
             state.tokens.clear()
             state.samples.clear()
+        elif route == "POST /_ratelimit":
+            params = dict(p.split(b"=", 1) for p in query.split(b"&") if b"=" in p)
+            state.rps = state.bucket = float(params.get(b"rps", b"0"))
+            state.refilled = time.monotonic()
         elif route == "POST /_latency":
             params = dict(p.split(b"=", 1) for p in query.split(b"&") if b"=" in p)
             state.latency = float(params.get(b"ms", b"0")) / 1000

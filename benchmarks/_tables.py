@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import _ratelimit_bench
 from _output import Summary, fmt, get, ratio
 from _scenarios import LATENCY_MS, SATURATED
 
@@ -236,5 +237,11 @@ def markdown(result: dict[str, Any], summary: Summary, levels: list[int]) -> str
         "**4-5. Token cache and fan-out** (FakeHero in its own process, latency via its Fault API)",
         "",
         *latency(result.get("latency")),
+        "",
+        "**6. Rate limit** (a token bucket on the key, one second of burst, whole-second "
+        "Retry-After; 30 ms latency; `send_invitations` at its default concurrency, told the "
+        "limit with `rate_limit=` or learning it)",
+        "",
+        *_ratelimit_bench.table(result.get("ratelimit") or []),
     ]
     return "\n".join(parts) + "\n"

@@ -42,12 +42,16 @@ async def _control(base_url: str, path: str, method: str = "POST") -> dict[str, 
         return stats
 
 
-def _job(spec: dict[str, Any], job: dict[str, Any]) -> Callable[[], Awaitable[dict[str, int]]]:
+def _job(spec: dict[str, Any], job: dict[str, Any]) -> Callable[[], Awaitable[dict[str, Any]]]:
     import _workloads as w
 
     url, n, c, kind = spec["base_url"], job["n"], job["c"], job["kind"]
     if kind == "sdk":
         return lambda: w.sdk_invitations(url, n, c)
+    if kind == "sdk_rate":  # the rate-limit scenario: told the limit or learning it
+        from _ratelimit_bench import sdk_rate_limited
+
+        return lambda: sdk_rate_limited(url, n, job["limit"] if job["told"] else None)
     if kind == "sdk_ledger":
         return lambda: _with_ledger(url, n, c)
     if kind == "sdk_null":  # no ledger at all, not even the default in-run de-duplication
@@ -74,6 +78,7 @@ async def _measure(spec: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
     url = spec["base_url"]
     await _control(url, "/_reset")
     await _control(url, f"/_latency?ms={job.get('latency_ms', 0)}")
+    await _control(url, f"/_ratelimit?rps={job.get('limit', 0)}")
     before_server = (await _control(url, "/_stats", "GET"))["cpu"]
     run = _job(spec, job)
     cpu0, t0 = _cpu(), time.perf_counter()
@@ -82,6 +87,7 @@ async def _measure(spec: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
     finally:
         wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
         await _control(url, "/_latency?ms=0")
+        await _control(url, "/_ratelimit?rps=0")
     stats = await _control(url, "/_stats", "GET")
     served = stats["counts"]
     requests = served.get("POST /v1/booking_links", 0) + served.get("POST /v1/messages/send", 0)
@@ -97,6 +103,8 @@ async def _measure(spec: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
         "sent": counts.get("sent", 0),
         "maxrss_mb": _maxrss_mb(),
         "samples": stats["samples"] if job.get("samples") else None,
+        "throttled": served.get("429", 0),
+        "learned": counts.get("rate"),
     }
 
 

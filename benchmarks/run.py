@@ -24,11 +24,12 @@ from typing import Any
 import _latency
 import _output
 import _procs
+import _ratelimit_bench
 import _scenarios
 import _tables
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("throughput", "memory", "latency")
+SCENARIOS = ("throughput", "memory", "latency", "ratelimit")
 
 
 def _ints(text: str) -> list[int]:
@@ -96,6 +97,10 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
                 )
     if "latency" in args.scenarios:
         result["latency"] = _guard(result, "latency", lambda: _latency_scenario(args)) or None
+    if "ratelimit" in args.scenarios:
+        result["ratelimit"] = _guard(
+            result, "ratelimit", lambda: _ratelimit_bench.run(args.quick, say)
+        )
     result["duration_s"] = time.monotonic() - started
     result["machine"]["loadavg_at_end"] = _output.loadavg()
     return result

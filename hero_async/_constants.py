@@ -47,11 +47,17 @@ USER_AGENT = "hero-async"
 # Hero documents no request-id header (UNVERIFIED); the first of these present is reported.
 REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id")
 
-# Bulk jobs: after this many consecutive 5xx / timeouts / unknown outcomes from one practice
-# group, stop sending to it for the cool-down and report its invitations failed-retryable,
-# so one struggling practice system is not hammered while the other groups carry on.
-BREAKER_THRESHOLD = 5
+# Bulk jobs: when at least half of a practice group's last BREAKER_WINDOW invitations (and at
+# least BREAKER_MIN_CALLS of them) met 5xx / timeouts / unknown outcomes, stop sending to it for
+# the cool-down, so one struggling practice system is not hammered while the other groups carry
+# on. A group with 10-20 % flaky requests stays open to traffic: most of its invitations succeed.
+BREAKER_WINDOW = 50
+BREAKER_MIN_CALLS = 20
+BREAKER_FAILURE_RATE = 0.5
 BREAKER_COOLDOWN_SECONDS = 30.0
+# How long a job waits out one group's outage (cool-downs and probes) before reporting the rest
+# of that group failed (retryable) with CircuitOpen.
+DEFAULT_MAX_OUTAGE_SECONDS = 600.0
 
 # Adaptive rate (the client learns the key's limit from 429s; see _ratelimit). Starts are
 # counted over this window to know what we were sending when Hero said 429.

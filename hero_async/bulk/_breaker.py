@@ -1,13 +1,22 @@
-"""A circuit breaker per practice group for bulk jobs.
+"""A circuit breaker per practice group for bulk jobs, on the failure *rate* of recent calls.
 
-Closed: requests flow. After ``threshold`` consecutive troubles (5xx, timeouts, unknown
-outcomes) it opens: invitations for that group fail fast as retryable, with no request, for
+Closed: requests flow, and the last ``window`` invitation outcomes of the group are kept. Once
+at least ``min_calls`` are known and ``failure_rate`` of them were trouble (5xx, timeouts,
+unknown outcomes), it opens: the group's invitations are held back, with no request, for
 ``cooldown`` seconds. Then it is half-open: one invitation goes through as a probe; success
-closes it, trouble opens it again.
+closes it (with a clean window), trouble opens it for another cool-down.
+
+A rate over a window (resilience4j's sliding-window breaker; Envoy's outlier detection asks for a
+minimum request volume the same way) rather than N consecutive troubles: with 50 invitations in
+flight, a few unlucky ones in a row say little, and a group with 10 % flaky requests is still a
+group where 90 % of invitations get through -- it must keep flowing.
+
+Every time is ``clock`` (monotonic): a wall-clock step neither reopens nor stalls a group.
 """
 
 from __future__ import annotations
 
+import collections
 import enum
 import time
 from collections.abc import Callable
@@ -32,13 +41,22 @@ class Admission(enum.Enum):
 class CircuitBreaker:
     def __init__(
         self,
-        threshold: int = C.BREAKER_THRESHOLD,
+        *,
+        window: int = C.BREAKER_WINDOW,
+        min_calls: int = C.BREAKER_MIN_CALLS,
+        failure_rate: float = C.BREAKER_FAILURE_RATE,
         cooldown: float = C.BREAKER_COOLDOWN_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._threshold, self._cooldown, self._clock = threshold, cooldown, clock
-        self._troubles: dict[str, int] = {}
+        if not 1 <= min_calls <= window:
+            raise ValueError("min_calls must be between 1 and window")
+        if not 0 < failure_rate <= 1:
+            raise ValueError("failure_rate must be in (0, 1]")
+        self._window, self._min_calls, self._rate = window, min_calls, failure_rate
+        self._cooldown, self._clock = cooldown, clock
+        self._recent: dict[str, collections.deque[bool]] = {}
         self._open_until: dict[str, float] = {}
+        self._open_since: dict[str, float] = {}  # kept across re-opens until it closes
         self._probing: set[str] = set()
 
     def allow(self, group: str) -> Admission:
@@ -53,20 +71,43 @@ class CircuitBreaker:
 
     def record(self, group: str, *, trouble: bool | None, probe: bool = False) -> None:
         """After an invitation: trouble=True/False, or None when it says nothing of Hero's
-        health (a validation error, a 404). A neutral result ends the half-open state only if
-        it was the probe's own; other invitations still in flight must not free the slot."""
-        if trouble is None:
+        health (a validation error, a 404). While open, only the probe's result counts: the
+        invitations that were in flight when it opened say nothing new."""
+        if group in self._open_until:
             if probe:
                 self._probing.discard(group)
+                if trouble is False:
+                    self._close(group)
+                elif trouble:
+                    self._open(group)
             return
-        self._probing.discard(group)
-        if not trouble:
-            self._troubles.pop(group, None)
-            self._open_until.pop(group, None)
+        if trouble is None:
             return
-        count = self._troubles[group] = self._troubles.get(group, 0) + 1
-        if count >= self._threshold:
-            self._open_until[group] = self._clock() + self._cooldown
+        recent = self._recent.get(group)
+        if recent is None:
+            recent = self._recent[group] = collections.deque(maxlen=self._window)
+        recent.append(trouble)
+        if len(recent) >= self._min_calls and sum(recent) >= self._rate * len(recent):
+            self._open(group)
 
     def is_open(self, group: str) -> bool:
         return group in self._open_until
+
+    def retry_at(self, group: str) -> float | None:
+        """When (on ``clock``) a probe may go for an open group; None when it is closed."""
+        return self._open_until.get(group)
+
+    def open_since(self, group: str) -> float | None:
+        """When the group's current outage began (it may have re-opened since); None if closed.
+        A job compares this with its ``max_outage`` to decide when to stop waiting."""
+        return self._open_since.get(group)
+
+    def _open(self, group: str) -> None:
+        now = self._clock()
+        self._open_until[group] = now + self._cooldown
+        self._open_since.setdefault(group, now)
+
+    def _close(self, group: str) -> None:
+        self._open_until.pop(group, None)
+        self._open_since.pop(group, None)
+        self._recent.pop(group, None)  # a clean window: old troubles must not re-open it
