@@ -21,43 +21,12 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
-__all__ = ["Ledger", "LedgerEntry", "SqliteLedger", "State"]
-
-
-class State:
-    """Ledger states. Strings, so another store can keep them as they are."""
-
-    NEW = "new"  # seen, nothing obtained yet
-    REGISTERED = "registered"  # patient_id known
-    LINK_CLAIMED = "link_claimed"  # POST /v1/booking_links about to be sent
-    LINKED = "linked"  # link_id + short_link known
-    MESSAGE_CLAIMED = "message_claimed"  # POST /v1/messages/send about to be sent
-    SENT = "sent"  # message_id known: done
-    FAILED = "failed"  # Hero provably did not act on the last step: safe to try again
-    UNKNOWN = "outcome_unknown"  # Hero may have acted: never resent automatically
-
-    CLAIMS = frozenset({LINK_CLAIMED, MESSAGE_CLAIMED})
+__all__ = ["Ledger", "SqliteLedger"]
 
 
-class LedgerEntry(NamedTuple):
-    """One key's progress. A NamedTuple: the pipeline derives a new one per step, and
-    ``_replace`` is many times cheaper than ``attrs.evolve`` on that hot path."""
-
-    key: str
-    practice_group_id: str
-    state: str
-    patient_id: str | None = None
-    link_id: str | None = None
-    short_link: str | None = None
-    message_id: str | None = None
-    step: str | None = None  # the step an error or unknown outcome belongs to
-    error_type: str | None = None
-    error: str | None = None
-    # What the key was used for (see Plan.fingerprint): a key reused for another patient or
-    # link is refused instead of resuming someone else's progress. Holds no patient data.
-    fingerprint: str | None = None
+from ._claims import LedgerEntry, State
 
 
 class Ledger(Protocol):
@@ -106,7 +75,7 @@ class SqliteLedger:
         return None if row is None else LedgerEntry(*row[:-1])  # minus updated_at
 
     async def put(self, entry: LedgerEntry) -> None:
-        self._batch.append((*entry, time.time()))
+        self._batch.append((*entry[:11], time.time()))
         if self._committed is None:
             loop = asyncio.get_running_loop()
             self._committed = loop.create_future()
@@ -181,7 +150,7 @@ class RunLedger:
                 self._flush()
 
     def _flush(self) -> None:
-        self._db.executemany(_UPSERT, [(*entry, 0.0) for entry in self._unwritten.values()])
+        self._db.executemany(_UPSERT, [(*entry[:11], 0.0) for entry in self._unwritten.values()])
         self._unwritten.clear()
 
     async def close(self) -> None:
