@@ -279,3 +279,50 @@ async def test_crash_outside_handlers_is_logged_not_lost(
         await app[WEBHOOK_RECEIVER].drain()
     assert "webhook dispatch crashed" in caplog.text
     assert "router bug" in caplog.text
+
+
+async def test_hung_handlers_free_their_slots_so_the_backlog_drains(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The issue's case in small: every slot held by a handler that never returns. They are
+    cancelled at the router's handler_timeout, so genuine deliveries get 200 again -- and while
+    the slots were full, a delivery was answered 503 (Hero redelivers), never 200-then-dropped."""
+    router = WebhookRouter(handler_timeout=3600)  # first: hung for as long as we look
+    release_audit = asyncio.Event()
+    handled: list[str] = []
+
+    @router.on_any
+    async def hangs_on_the_first_three(event: WebhookEvent) -> None:
+        if int(event.id) < 159:
+            await asyncio.Event().wait()
+        handled.append(event.id)
+        release_audit.set()
+
+    app = webhook_app(KEY, router, max_in_flight=3)
+    receiver = app[WEBHOOK_RECEIVER]
+    client = await make_client(app)
+
+    def body(n: int) -> bytes:
+        return json.dumps({**PAYLOAD, "id": str(n)}).encode()
+
+    for n in (156, 157, 158):
+        assert (await client.post(PATH, data=body(n), headers=signed(body(n)))).status == 200
+    refused = await client.post(PATH, data=body(159), headers=signed(body(159)))
+    assert refused.status == 503  # full: not accepted, so not lost
+    router.handler_timeout = 0.01  # the hung runs are still there; new runs get the limit
+    hung = set(receiver._tasks)
+    for task in hung:
+        task.cancel()  # stand-in for the 3600 s passing: the same cancellation path
+    await receiver.drain()
+    assert not receiver._tasks
+    with caplog.at_level(logging.ERROR, logger="hero_async.webhooks"):
+        for n in (160, 161, 162):  # hung again, but now cut off at the limit
+            b = json.dumps({**PAYLOAD, "id": str(n - 4)}).encode()  # ids 156-158 hang
+            assert (await client.post(PATH, data=b, headers=signed(b))).status == 200
+        await receiver.drain()
+    assert caplog.text.count("still running after 0.01 s: cancelled") == 3
+    redelivered = await client.post(PATH, data=body(159), headers=signed(body(159)))
+    assert redelivered.status == 200  # Hero's redelivery of the refused one gets through
+    await release_audit.wait()
+    await receiver.drain()
+    assert handled == ["159"]

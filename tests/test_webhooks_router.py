@@ -202,3 +202,83 @@ def test_deduplicator_ttl_uses_injected_clock_and_repeats_do_not_extend_it() -> 
 def test_deduplicator_rejects_nonsense_settings(max_size: int, ttl: float) -> None:
     with pytest.raises(ValueError, match=r"max_size|ttl"):
         Deduplicator(max_size=max_size, ttl=ttl)
+
+
+async def test_a_hung_handler_is_cancelled_logged_and_the_rest_still_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The handler never returns (a dead database connection): whatever the machine's speed,
+    it is cancelled at handler_timeout, logged, the event counts as failed and is forgotten so a
+    redelivery tries again, and the next handler still runs."""
+    router = WebhookRouter(handler_timeout=0.01)
+    cancelled = asyncio.Event()
+    after: list[str] = []
+
+    @router.on("appointment.confirmed")
+    async def hung(event: WebhookEvent) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    @router.on_any
+    async def audit(event: WebhookEvent) -> None:
+        after.append(event.id)
+
+    with caplog.at_level(logging.ERROR, logger="hero_async.webhooks"):
+        assert await router.dispatch(event()) is DispatchResult.FAILED
+    assert cancelled.is_set()
+    assert after == ["156"]
+    assert "still running after 0.01 s: cancelled" in caplog.text
+    assert "hung" in caplog.text
+    router.handler_timeout = None
+    hung_task = asyncio.ensure_future(router.dispatch(event()))  # forgotten: runs again
+    await asyncio.sleep(0)
+    assert not hung_task.done()
+    hung_task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await hung_task
+
+
+async def test_a_handlers_own_timeout_error_is_a_failure_not_our_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    router = WebhookRouter()
+
+    @router.on_any
+    async def calls_out(event: WebhookEvent) -> None:
+        raise TimeoutError("the practice system did not answer")
+
+    with caplog.at_level(logging.ERROR, logger="hero_async.webhooks"):
+        assert await router.dispatch(event()) is DispatchResult.FAILED
+    assert "failed on appointment.confirmed 156" in caplog.text
+    assert "did not answer" in caplog.text
+    assert "still running" not in caplog.text
+
+
+def test_the_default_handler_timeout_is_bounded() -> None:
+    assert WebhookRouter().handler_timeout == 30.0
+
+
+async def test_a_dispatch_cancelled_mid_run_is_forgotten_so_a_redelivery_runs() -> None:
+    """Cancelled (shutdown, or the receiver giving up): the event was not handled, so the
+    de-duplication memory must not swallow Hero's redelivery."""
+    router = WebhookRouter()
+    started = asyncio.Event()
+    runs: list[str] = []
+
+    @router.on_any
+    async def slow(event: WebhookEvent) -> None:
+        runs.append(event.id)
+        started.set()
+        if len(runs) == 1:
+            await asyncio.Event().wait()
+
+    first = asyncio.ensure_future(router.dispatch(event()))
+    await started.wait()
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await router.dispatch(event()) is DispatchResult.HANDLED
+    assert runs == ["156", "156"]

@@ -1,7 +1,11 @@
 """The aiohttp.web endpoint: cap, verify, parse, answer at once, dispatch in the background.
 
 Answering before handlers run keeps Hero's delivery fast whatever the handlers do (fetching the
-appointment, writing to a database). The receiver owns the handler tasks: it keeps a strong
+appointment, writing to a database). The backlog of unfinished dispatches is bounded
+(``max_in_flight``): while it is full, deliveries are answered 503 *before* anything is
+accepted, so Hero redelivers later -- a delivery is never answered 200 and then dropped for lack
+of room. The router's per-handler timeout keeps hung handlers from holding slots for ever.
+The receiver owns the handler tasks: it keeps a strong
 reference to each, logs any exception, and drains them when the application shuts down, so
 nothing is destroyed while pending and no exception goes unretrieved.
 """

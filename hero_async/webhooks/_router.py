@@ -3,10 +3,15 @@
 Hero's delivery guarantees are undocumented (REFERENCE §12.4), so we assume at-least-once: the
 same event may arrive twice. The payload carries no delivery id, so a redelivery is recognised
 by ``(event, id)`` within a time window; handlers should still be idempotent.
+
+Every handler run has a time limit (``handler_timeout``): a handler stuck on a dead database
+connection is cancelled and logged, so its receiver slot is freed and the bounded backlog keeps
+draining instead of filling with hung runs until every delivery is refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import inspect
 import logging
@@ -23,6 +28,9 @@ __all__ = ["Deduplicator", "DispatchResult", "Handler", "WebhookRouter"]
 logger = logging.getLogger("hero_async.webhooks")
 
 Handler = Callable[[WebhookEvent], Awaitable[None]]
+# Seconds one handler may run for one event. Generous for a database write or an API call or
+# two; a handler that needs longer should queue the work and return.
+DEFAULT_HANDLER_TIMEOUT = 30.0
 
 
 class DispatchResult(enum.StrEnum):
@@ -86,9 +94,11 @@ class Deduplicator:
 
 @attrs.define
 class WebhookRouter:
-    """Coroutine handlers per event name; ``dedupe=None`` turns de-duplication off."""
+    """Coroutine handlers per event name; ``dedupe=None`` turns de-duplication off;
+    ``handler_timeout`` (seconds, ``None``: no limit) bounds each handler run."""
 
     dedupe: Deduplicator | None = attrs.field(factory=Deduplicator, kw_only=True)
+    handler_timeout: float | None = attrs.field(default=DEFAULT_HANDLER_TIMEOUT, kw_only=True)
     _handlers: dict[str, list[Handler]] = attrs.field(factory=dict, init=False)
     _any: list[Handler] = attrs.field(factory=list, init=False)
 
@@ -118,7 +128,12 @@ class WebhookRouter:
         if self.dedupe is not None and not self.dedupe.add(event.dedupe_key):
             logger.info("duplicate webhook %s %s skipped", event.event, event.id)
             return DispatchResult.DUPLICATE
-        failures = [h for h in handlers if not await _run(h, event)]
+        try:
+            failures = [h for h in handlers if not await _run(h, event, self.handler_timeout)]
+        except asyncio.CancelledError:  # shut down mid-run: a redelivery must run it again
+            if self.dedupe is not None:
+                self.dedupe.forget(event.dedupe_key)
+            raise
         if not failures:
             return DispatchResult.HANDLED
         if self.dedupe is not None:
@@ -133,11 +148,22 @@ def _checked(handler: Handler) -> Handler:
     return handler
 
 
-async def _run(handler: Handler, event: WebhookEvent) -> bool:
+async def _run(handler: Handler, event: WebhookEvent, seconds: float | None) -> bool:
+    name = getattr(handler, "__qualname__", repr(handler))
+    limit = asyncio.timeout(seconds)
     try:
-        await handler(event)
+        async with limit:
+            await handler(event)
+    except TimeoutError:
+        if not limit.expired():  # the handler's own timeout (an HTTP call, say): a failure
+            logger.exception("webhook handler %s failed on %s %s", name, event.event, event.id)
+        else:
+            logger.error(
+                "webhook handler %s on %s %s still running after %s s: cancelled",
+                name, event.event, event.id, seconds,
+            )  # fmt: skip
+        return False
     except Exception:
-        name = getattr(handler, "__qualname__", repr(handler))
         logger.exception("webhook handler %s failed on %s %s", name, event.event, event.id)
         return False
     return True
