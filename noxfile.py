@@ -25,13 +25,16 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     # speedups too, so mypy sees orjson's types (the optional fast JSON path)
-    session.install("-e", ".[cli,speedups]", *nox.project.dependency_groups(PYPROJECT, "typing"))
+    session.install(
+        "-e", ".[cli,speedups,fleet]", *nox.project.dependency_groups(PYPROJECT, "typing")
+    )
     session.run("mypy", "--strict", "hero_async")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[cli]", *nox.project.dependency_groups(PYPROJECT, "test"))
+    # fleet: the PostgreSQL tests (tests/fleet) need psycopg and procrastinate
+    session.install("-e", ".[cli,fleet]", *nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("pytest", *session.posargs)
 
 
@@ -48,4 +51,3 @@ def conformance(session: nox.Session) -> None:
     5xx, response-schema violations and invalid requests accepted (fixed seed, bounded)."""
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "conformance"))
     session.run("python", "tests/contract/conformance.py", *session.posargs)
-

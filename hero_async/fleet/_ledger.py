@@ -1,0 +1,258 @@
+"""PostgresLedger: the claim-store protocol (``hero_async.bulk.Ledger``) on PostgreSQL.
+
+A claim is one conditional statement: ``INSERT … ON CONFLICT DO NOTHING`` for a new key, else
+``UPDATE … WHERE epoch = $expected AND state …  RETURNING epoch``. Row locking makes exactly
+one of any number of concurrent claimers win, on any number of machines. ``settle`` is fenced
+by the claim's epoch and owner, so a zombie worker's late answer can only upgrade its own
+swept claim. Leases are measured by the database clock (``clock_timestamp()``), never by a
+worker's: a worker whose lease ran out has its claims turned ``outcome_unknown``, never back
+into something that could POST again. Every call is awaited until committed (autocommit).
+
+Many ledgers share the tables; ``name`` (a campaign's name, for the fleet) tells them apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Self
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from ..bulk import (
+    LEASE_SECONDS,
+    Campaign,
+    ForeignLedgerError,
+    LedgerEntry,
+    LedgerError,
+    Resolution,
+    RunInfo,
+    State,
+)
+from ._db import open_pool, unavailable
+
+__all__ = ["PostgresLedger"]
+
+Clock = Callable[[], float]
+_FIELDS = "practice_group_id, state, patient_id, link_id, short_link, message_id, step, " \
+    "error_type, error, fingerprint"  # fmt: skip
+_ROW = f"key, {_FIELDS}, epoch, owner"
+_NOW = "coalesce(%(now)s::timestamptz, clock_timestamp())"
+_CLAIMS = "('link_claimed', 'message_claimed')"
+_SET = ", ".join(f"{name} = %({name})s" for name in _FIELDS.split(", "))
+
+_INSERT = f"""INSERT INTO hero_fleet.entries (ledger, {_ROW}, updated_at)
+VALUES (%(ledger)s, %(key)s, {", ".join(f"%({n})s" for n in _FIELDS.split(", "))},
+        1, %(me)s, {_NOW})
+ON CONFLICT DO NOTHING RETURNING epoch"""
+_CLAIM = f"""UPDATE hero_fleet.entries SET {_SET}, epoch = epoch + 1, owner = %(me)s,
+    updated_at = {_NOW}
+WHERE ledger = %(ledger)s AND key = %(key)s AND epoch = %(expect)s AND state <> 'sent'
+  AND (state NOT IN {_CLAIMS} OR owner = %(me)s)
+  AND (state <> 'outcome_unknown' OR %(from_unknown)s)
+RETURNING epoch"""
+_SETTLE = f"""UPDATE hero_fleet.entries SET {_SET}, updated_at = {_NOW}
+WHERE ledger = %(ledger)s AND key = %(key)s AND epoch = %(epoch)s AND owner = %(me)s
+  AND state IN ('link_claimed', 'message_claimed', 'outcome_unknown')"""
+_SWEEP = f"""UPDATE hero_fleet.entries e SET state = 'outcome_unknown',
+    error_type = 'Interrupted', error = 'the run holding this claim ended or stopped renewing',
+    updated_at = {_NOW}
+WHERE e.ledger = %(ledger)s AND e.state IN {_CLAIMS} AND NOT EXISTS (
+    SELECT 1 FROM hero_fleet.runs r
+    WHERE r.owner = e.owner AND NOT r.ended AND r.lease_until >= {_NOW})"""
+
+
+class PostgresLedger:
+    """A claim store in PostgreSQL. ``clock`` (epoch seconds) replaces the database clock
+    for tests only; production leases always use the server's clock."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        name: str,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        clock: Clock | None = None,
+        owns_pool: bool = False,
+    ) -> None:
+        self._pool = pool
+        self._name = name
+        self._lease = dt.timedelta(seconds=lease_seconds)
+        self._clock = clock
+        self._owns_pool = owns_pool
+        self._run: RunInfo | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        name: str,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        clock: Clock | None = None,
+    ) -> Self:
+        """A ledger with its own small pool (closed by ``close``); migrates the schema."""
+        pool = await open_pool(url, max_size=4)
+        return cls(pool, name, lease_seconds=lease_seconds, clock=clock, owns_pool=True)
+
+    def _args(self, **extra: object) -> dict[str, object]:
+        now = None if self._clock is None else dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+        me = self._run.owner if self._run is not None else None
+        return {"ledger": self._name, "now": now, "me": me, **extra}
+
+    async def _one(self, query: str, args: dict[str, object]) -> tuple[Any, ...] | None:
+        with unavailable():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(query.encode(), args)
+                return await cur.fetchone() if cur.description else None
+
+    async def begin(self, run: RunInfo, campaign: Campaign | None) -> None:
+        with unavailable():
+            async with self._pool.connection() as conn, conn.transaction():
+                await _check_campaign(conn, self._name, campaign)
+                started = dt.datetime.fromtimestamp(run.started, dt.UTC)
+                await conn.execute(
+                    f"INSERT INTO hero_fleet.runs VALUES (%(owner)s, %(ledger)s, %(host)s,"
+                    f" %(pid)s, %(started)s, {_NOW} + %(lease)s, false)"
+                    " ON CONFLICT (owner) DO UPDATE SET lease_until = excluded.lease_until,"
+                    " ended = false".encode(),
+                    {**self._args(), "owner": run.owner, "host": run.host, "pid": run.pid,
+                     "started": started, "lease": self._lease},
+                )  # fmt: skip
+        self._run = run
+        await self.sweep()
+
+    async def get(self, key: str) -> LedgerEntry | None:
+        query = f"SELECT {_ROW} FROM hero_fleet.entries WHERE ledger = %(ledger)s AND key = %(key)s"
+        row = await self._one(query, self._args(key=key))
+        return None if row is None else LedgerEntry(*row)
+
+    async def claim(
+        self, entry: LedgerEntry, *, expect_epoch: int, from_unknown: bool = False
+    ) -> int | None:
+        if self._run is None:  # no live run: nothing may be claimed in its name
+            return None
+        args = self._args(**_values(entry), expect=expect_epoch, from_unknown=from_unknown)
+        row = await self._one(_INSERT if expect_epoch == 0 else _CLAIM, args)
+        return None if row is None else int(row[0])
+
+    async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
+        if self._run is not None:
+            await self._one(_SETTLE, self._args(**_values(entry), epoch=epoch))
+
+    async def renew(self) -> None:
+        if self._run is not None:
+            await self._one(
+                f"UPDATE hero_fleet.runs SET lease_until = {_NOW} + %(lease)s"
+                " WHERE owner = %(me)s AND NOT ended",
+                self._args(lease=self._lease),
+            )
+
+    async def sweep(self) -> int:
+        with unavailable():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(_SWEEP.encode(), self._args())
+                return int(cur.rowcount)
+
+    async def entries(self) -> list[LedgerEntry]:
+        with unavailable():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(
+                    f"SELECT {_ROW} FROM hero_fleet.entries WHERE ledger = %(ledger)s"
+                    ' ORDER BY key COLLATE "C"'.encode(),
+                    self._args(),
+                )
+                return [LedgerEntry(*row) async for row in cur]
+
+    async def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(State.ALL, 0)
+        with unavailable():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(
+                    b"SELECT state, count(*) FROM hero_fleet.entries WHERE ledger = %(ledger)s"
+                    b" GROUP BY state",
+                    self._args(),
+                )
+                async for state, n in cur:
+                    counts[state] = int(n)
+        return counts
+
+    async def campaign(self) -> Campaign | None:
+        row = await self._one(
+            "SELECT campaign_name, campaign_fingerprint FROM hero_fleet.ledgers"
+            " WHERE name = %(ledger)s AND campaign_name IS NOT NULL",
+            self._args(),
+        )
+        return None if row is None else Campaign(row[0], row[1])
+
+    async def resolve(self, key: str, outcome: Resolution, who: str) -> LedgerEntry:
+        sent = outcome == "sent"
+        note = f"resolved {'sent' if sent else 'not sent'} by {who}"
+        row = await self._one(
+            f"UPDATE hero_fleet.entries SET epoch = epoch + 1, error = %(note)s,"
+            f" state = %(state)s, updated_at = {_NOW},"
+            " link_id = CASE WHEN %(clear)s AND step = 'link' THEN NULL ELSE link_id END,"
+            " short_link = CASE WHEN %(clear)s AND step = 'link' THEN NULL ELSE short_link END"
+            " WHERE ledger = %(ledger)s AND key = %(key)s AND state = 'outcome_unknown'"
+            f" RETURNING {_ROW}",
+            self._args(key=key, note=note, clear=not sent,
+                       state=State.SENT if sent else State.FAILED),
+        )  # fmt: skip
+        if row is None:
+            raise LedgerError("resolve: no outcome_unknown entry for that key")
+        return LedgerEntry(*row)
+
+    async def end(self) -> None:
+        if self._run is None:
+            return
+        await self._one(
+            "UPDATE hero_fleet.runs SET ended = true WHERE owner = %(me)s", self._args()
+        )
+        await self.sweep()  # the ended run's claims, and any other dead owner's
+        self._run = None
+
+    async def close(self) -> None:
+        try:
+            await self.end()
+        finally:
+            if self._owns_pool:
+                await self._pool.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresLedger(name={self._name!r})"
+
+
+def _values(entry: LedgerEntry) -> dict[str, object]:
+    """The row's fields a caller may write: epoch and owner are the store's to set."""
+    values = entry._asdict()
+    del values["epoch"], values["owner"]
+    return values
+
+
+async def _check_campaign(
+    conn: psycopg.AsyncConnection[Any], name: str, campaign: Campaign | None
+) -> None:
+    await conn.execute(
+        b"INSERT INTO hero_fleet.ledgers (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
+    )
+    cur = await conn.execute(
+        b"SELECT campaign_name, campaign_fingerprint FROM hero_fleet.ledgers"
+        b" WHERE name = %s FOR UPDATE",
+        (name,),
+    )
+    row = await cur.fetchone()
+    recorded = None if row is None or row[0] is None else Campaign(row[0], row[1])
+    if campaign is None:
+        return
+    if recorded is None:
+        await conn.execute(
+            b"UPDATE hero_fleet.ledgers SET campaign_name = %s, campaign_fingerprint = %s"
+            b" WHERE name = %s",
+            (campaign.name, campaign.fingerprint, name),
+        )
+    elif recorded != campaign:
+        raise ForeignLedgerError(
+            f"this ledger belongs to campaign {recorded.name!r}, not {campaign.name!r}"
+            " (or the input's keys differ); nothing was sent"
+        )
