@@ -4,6 +4,7 @@ imports this one."""
 
 from ._db import open_pool
 from ._ledger import PostgresLedger
+from ._ratelimit import PostgresRateLimiter
 from ._schema import migrate
 
-__all__ = ["PostgresLedger", "migrate", "open_pool"]
+__all__ = ["PostgresLedger", "PostgresRateLimiter", "migrate", "open_pool"]
