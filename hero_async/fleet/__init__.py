@@ -6,5 +6,6 @@ from ._db import open_pool
 from ._ledger import PostgresLedger
 from ._ratelimit import PostgresRateLimiter
 from ._schema import migrate
+from ._tokens import PostgresTokenStore
 
-__all__ = ["PostgresLedger", "PostgresRateLimiter", "migrate", "open_pool"]
+__all__ = ["PostgresLedger", "PostgresRateLimiter", "PostgresTokenStore", "migrate", "open_pool"]
