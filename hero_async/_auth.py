@@ -5,7 +5,9 @@ for many practices asks for tokens constantly, so the cache must:
 
 - make exactly one token request per practice group however many coroutines ask at once
   (single flight), while different groups never wait on each other;
-- hand out a token only while it still has ``min_remaining`` seconds to live;
+- hand out a token only while it still has ``min_remaining`` seconds to live by every clock:
+  the wall clock against the JWT's ``exp``, and a monotonic deadline taken when this process
+  first saw the token, so a wall-clock step back (NTP, a resumed VM) cannot stretch its life;
 - wake every waiter with the same error when a fetch fails, and keep nothing from the failure;
 - survive a cancelled caller: the shared fetch is shielded, so the others still get it.
 
@@ -144,11 +146,15 @@ class TokenCache:
         store: TokenStore | None = None,
         min_remaining: float = C.TOKEN_MIN_REMAINING_SECONDS,
         clock: Clock = time.time,
+        monotonic: Clock = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self._store: TokenStore = store or InMemoryTokenStore(clock=clock)
         self._min_remaining = min_remaining
         self._clock = clock
+        self._monotonic = monotonic
+        # group -> (token, monotonic deadline): the life this process measured for the token.
+        self._deadlines: dict[str, tuple[str, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._flights: dict[str, asyncio.Task[AccessToken]] = {}
 
@@ -173,9 +179,26 @@ class TokenCache:
     async def invalidate(self, practice_group_id: str) -> None:
         """Forget the group's token (after a 401/403: the key may have been rotated)."""
         await self._store.delete(practice_group_id)
+        self._deadlines.pop(practice_group_id, None)
 
     def _fresh(self, token: AccessToken) -> bool:
-        return token.seconds_left(self._clock()) >= self._min_remaining
+        return self._seconds_left(token) >= self._min_remaining
+
+    def _seconds_left(self, token: AccessToken) -> float:
+        # No token outlives Hero's documented 30 minutes, whatever exp and our clock say.
+        by_wall = min(token.seconds_left(self._clock()), C.TOKEN_LIFETIME_SECONDS)
+        now = self._monotonic()
+        seen = self._deadlines.get(token.practice_group_id)
+        if seen is None or seen[0] != token.token:
+            self._remember(token.practice_group_id, token.token, now + by_wall)
+            return by_wall
+        return min(by_wall, seen[1] - now)
+
+    def _remember(self, practice_group_id: str, token: str, deadline: float) -> None:
+        self._deadlines[practice_group_id] = (token, deadline)
+        if len(self._deadlines) > C.TOKEN_CACHE_PRUNE_AT:  # bounded, like the default store
+            oldest = next(iter(self._deadlines))
+            del self._deadlines[oldest]
 
     async def _refresh(self, practice_group_id: str) -> AccessToken:
         lock = self._locks.setdefault(practice_group_id, asyncio.Lock())
@@ -185,6 +208,7 @@ class TokenCache:
             if token is not None and self._fresh(token):
                 return token
             token = await self._fetch(practice_group_id)
+            self._seconds_left(token)  # starts its monotonic deadline now, on arrival
             await self._store.set(token)
             return token
 

@@ -21,7 +21,9 @@ from hero_async import (
     InMemoryTokenStore,
     MalformedResponseError,
     PermissionDeniedError,
+    ServerError,
 )
+from hero_async import _constants as C
 from hero_async._auth import TokenCache
 
 if TYPE_CHECKING:
@@ -311,12 +313,17 @@ async def test_token_post_is_retried_on_5xx(client: ClientFactory, api: FakeHero
 async def test_exhausted_token_retries_fail_then_recover(
     client: ClientFactory, api: FakeHero
 ) -> None:
-    """After retries run out the error surfaces; the next call starts a fresh fetch."""
+    """After retries run out Hero's 503 surfaces as ServerError (status, method, path, no
+    secret); nothing is cached from it, so the next call starts a fresh fetch."""
     api.add("POST", TOKEN_PATH, status=503, body="down", repeat=2)
     api.add("POST", TOKEN_PATH, payload={"access_token": "opaque-token"})
     hero = await client(max_retries=1)
-    with pytest.raises(Exception, match="503"):
+    with pytest.raises(ServerError) as info:
         await hero.access_token()
+    assert type(info.value) is ServerError
+    assert (info.value.status, info.value.method, info.value.path) == (503, "POST", TOKEN_PATH)
+    assert "test-key-SECRET" not in repr(info.value) + str(info.value)
+    assert api.count("POST", TOKEN_PATH) == 2  # the first try and one retry, no more
     assert (await hero.access_token()).token == "opaque-token"
     assert api.count("POST", TOKEN_PATH) == 3
 
@@ -608,3 +615,94 @@ async def test_token_cache_rechecks_store_before_fetching(clock: FakeClock) -> N
     store.get = racing_get  # type: ignore[method-assign]
     assert await cache.get("1001") is theirs
     assert fetched == []
+
+
+# -- the cache under wall-clock steps (NTP corrections, a resumed VM, a wrong clock) ------------
+
+
+class SteppableClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class StepCache:
+    """A TokenCache on a wall clock and a monotonic clock that the test moves independently."""
+
+    def __init__(self) -> None:
+        self.wall = SteppableClock(1_700_000_000.0)
+        self.mono = SteppableClock(1000.0)
+        self.issued: list[str] = []
+        self.hero_now = self.wall.now  # Hero's clock: the true time, never steps
+        self.cache = TokenCache(self.fetch, clock=self.wall, monotonic=self.mono)
+
+    async def fetch(self, group: str) -> AccessToken:
+        token = f"tok-{len(self.issued)}"
+        self.issued.append(token)
+        return AccessToken(token, at(self.hero_now + 1800), group)  # exp from Hero's clock
+
+    def elapse(self, seconds: float) -> None:
+        """Real time passes: Hero's clock, our wall clock and our monotonic clock all move."""
+        for clock in (self.wall, self.mono):
+            clock.advance(seconds)
+        self.hero_now += seconds
+
+
+async def test_wall_clock_step_back_does_not_stretch_a_cached_token() -> None:
+    """The hole: after 1,700 s a step back of one hour made the cache believe a token with
+    100 s left had 3,700 s, and it handed it out. The monotonic deadline says 100 s: refetch."""
+    steps = StepCache()
+    assert (await steps.cache.get("1001")).token == "tok-0"
+    steps.elapse(1700)
+    steps.wall.advance(-3600)
+    token = await steps.cache.get("1001")
+    assert token.token == "tok-1"
+    assert token.seconds_left(steps.hero_now) == 1800
+
+
+async def test_token_received_on_a_clock_an_hour_slow_is_not_trusted_beyond_30_minutes() -> None:
+    """Our wall clock is an hour behind Hero's: exp looks 5,400 s away on arrival. No token
+    lives more than 30 minutes, so after 1,600 s (200 s truly left) it is replaced."""
+    steps = StepCache()
+    steps.wall.advance(-3600)
+    assert (await steps.cache.get("1001")).token == "tok-0"
+    steps.elapse(1400)
+    assert (await steps.cache.get("1001")).token == "tok-0"  # 400 s truly left: still good
+    steps.elapse(200)
+    assert (await steps.cache.get("1001")).token == "tok-1"
+
+
+async def test_wall_clock_step_forward_replaces_the_token_early_but_never_late() -> None:
+    steps = StepCache()
+    await steps.cache.get("1001")
+    steps.wall.advance(1600)  # the wall clock jumps; no real time passed
+    assert (await steps.cache.get("1001")).token == "tok-1"
+
+
+async def test_token_from_a_shared_store_is_timed_from_when_this_process_first_saw_it() -> None:
+    """Another worker's token: its deadline starts at our first look, and a later wall-clock
+    step back cannot revive it either."""
+    steps = StepCache()
+    store = DictStore()
+    cache = TokenCache(steps.fetch, store=store, clock=steps.wall, monotonic=steps.mono)
+    store.tokens["1001"] = AccessToken("theirs", at(steps.hero_now + 1800), "1001")
+    assert (await cache.get("1001")).token == "theirs"
+    steps.elapse(1600)
+    steps.wall.advance(-3600)
+    assert (await cache.get("1001")).token == "tok-0"
+    assert store.tokens["1001"].token == "tok-0"
+
+
+async def test_a_token_with_less_than_the_minimum_left_is_never_handed_out_twice() -> None:
+    """At exactly min_remaining the token is still good; a second less and it is replaced."""
+    steps = StepCache()
+    await steps.cache.get("1001")
+    steps.elapse(1800 - C.TOKEN_MIN_REMAINING_SECONDS)
+    assert (await steps.cache.get("1001")).token == "tok-0"
+    steps.elapse(1)
+    assert (await steps.cache.get("1001")).token == "tok-1"

@@ -2,7 +2,7 @@
 
 Hero documents the message and the algorithm but not the digest encoding nor the timestamp
 format (REFERENCE §12.3, §14.15), so this accepts every reasonable reading: hex (any case) or
-base64 (padding optional) digests, an optional ``sha256=`` prefix, and epoch seconds,
+base64 (padding optional) digests, an optional lower-case ``sha256=`` prefix, and epoch seconds,
 milliseconds or ISO 8601 timestamps. The timestamp is checked against a tolerance window so a
 captured delivery cannot be replayed later.
 """
@@ -80,15 +80,16 @@ def parse_timestamp(value: str) -> float:
 
 
 def _matches(digest: bytes, signature: str) -> bool:
-    received = signature.strip()
-    if received[: len(_PREFIX)].lower() == _PREFIX:
-        received = received[len(_PREFIX) :]
+    # The scheme is a fixed label, matched exactly (as Stripe and GitHub do): "SHA256=" is a
+    # near miss from a sender we do not know, and the whole digest must follow it.
+    received = signature.strip().removeprefix(_PREFIX)
     # Bytes, not str: compare_digest refuses non-ASCII str, and the header is attacker input.
     as_hex = received.lower().encode("utf-8", "replace")
     as_b64 = received.rstrip("=").encode("utf-8", "replace")
     hex_ok = hmac.compare_digest(digest.hex().encode(), as_hex)
     b64_ok = hmac.compare_digest(base64.b64encode(digest).rstrip(b"="), as_b64)
-    # Both comparisons always run (no short-circuit), so timing does not say which one matched.
+    # Each compare_digest covers the whole value, so a prefix or a truncated digest fails (the
+    # lengths differ). Both always run (no short-circuit), so timing says not which matched.
     return hex_ok | b64_ok
 
 
