@@ -132,11 +132,28 @@ def test_non_positive_rate_rejected(rate: float) -> None:
         LocalRateLimiter(rate)
 
 
-def test_local_limiter_satisfies_the_protocol() -> None:
-    """LocalRateLimiter offers the RateLimiter protocol's acquire() and pause()."""
-    limiter: RateLimiter = LocalRateLimiter()
-    assert callable(limiter.acquire)
-    assert callable(limiter.pause)
+async def _drive_through_the_protocol(limiter: RateLimiter, clock: FakeClock) -> list[float]:
+    """What the client does with any RateLimiter: acquire, pause on a 429, acquire again."""
+    starts = []
+    await limiter.acquire()
+    starts.append(clock())
+    limiter.pause(3.0)
+    await limiter.acquire()
+    starts.append(clock())
+    await limiter.acquire()
+    starts.append(clock())
+    return starts
+
+
+async def test_local_limiter_keeps_the_protocols_promises(
+    clock: FakeClock, sleep: RecordingSleep
+) -> None:
+    """Used only through the RateLimiter protocol: acquire() starts at once when not paused,
+    pause(3) holds the next acquire() exactly 3 s, and the pause does not outlive itself."""
+    t0 = clock()
+    starts = await _drive_through_the_protocol(LocalRateLimiter(clock=clock, sleep=sleep), clock)
+    assert [s - t0 for s in starts] == [0.0, pytest.approx(3.0), pytest.approx(3.0)]
+    assert sleep.delays == [pytest.approx(3.0)]
 
 
 # --- the shared 429 pause through the client ---------------------------------------------
