@@ -67,8 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         loopback_host(args.host)
     except ValueError as exc:
         parser.error(str(exc))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(args))
+    except OSError as exc:  # the port is taken (or not ours to bind): say so, in one line
+        reason = exc.strerror or str(exc)
+        print(f"{parser.prog}: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,0 +1,82 @@
+"""``--dry-run``: what a run would do, as a summary; nothing is sent, nothing is written.
+
+The file was already read and checked (``_check``); this adds what the ledger holds, since a
+re-run skips what was sent and stops at what may have been.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+from pathlib import Path
+
+from ..bulk._claims import State
+from ..bulk._sqlite import SqliteLedger
+from ._campaigns import CampaignIndex, campaign_for, check_ledger, is_file
+from ._check import FileCheck, valid_invitations
+from ._output import line
+
+# What a run does with a valid row, by its key's ledger state.
+_WOULD = {
+    None: "would send",
+    State.FAILED: "would send (failed before)",
+    State.LINKED: "would send (link made before)",
+    State.REGISTERED: "would send",
+    State.SENT: "would skip (already sent)",
+    State.UNKNOWN: "would report unknown (Hero may have sent it)",
+    State.LINK_CLAIMED: "would skip (another run holds it)",
+    State.MESSAGE_CLAIMED: "would skip (another run holds it)",
+}
+
+
+async def dry_run(args: argparse.Namespace, check: FileCheck, ledger: Path | None) -> int:
+    states: dict[str, str] = {}
+    if ledger is not None:
+        index = CampaignIndex()
+        try:
+            fingerprint = campaign_for(args.file, check.keys).fingerprint
+            fresh = args.new_campaign
+            await check_ledger(index, args.file.resolve(), fingerprint, ledger, new_campaign=fresh)
+        finally:
+            index.close()
+        states = await _ledger_states(ledger)
+    outcomes: collections.Counter[str] = collections.Counter()
+    seen: set[str] = set()
+    for invitation in valid_invitations(args.file, args.date_format, args.encoding, []):
+        if invitation.key in seen:
+            outcomes["would skip (key repeated in the file)"] += 1
+            continue
+        seen.add(invitation.key)
+        state = states.get(invitation.key)
+        if state == State.UNKNOWN and args.retry_unknown:
+            outcomes["would RESEND (--retry-unknown: may text twice)"] += 1
+        else:
+            outcomes[_WOULD.get(state, "would send")] += 1
+    line(f"dry run of {args.file}:")
+    for outcome, n in outcomes.most_common():
+        line(f"  {n:>7}  {outcome}")
+    if check.invalid:
+        line(f"  {check.invalid:>7}  would fail (problems above)")
+    _show_ledger(ledger, states)
+    line("nothing was sent")
+    return 0 if check.invalid == 0 else 1
+
+
+async def _ledger_states(path: Path) -> dict[str, str]:
+    if not is_file(path):
+        return {}
+    store = SqliteLedger(path)
+    try:
+        return {entry.key: entry.state for entry in await store.entries()}
+    finally:
+        await store.close()
+
+
+def _show_ledger(ledger: Path | None, states: dict[str, str]) -> None:
+    if ledger is None:
+        line("ledger: none (the sandbox uses a temporary one)")
+    elif not states:
+        line(f"ledger: {ledger} (none yet: a run creates it)")
+    else:
+        counts = collections.Counter(states.values())
+        line(f"ledger: {ledger} holds " + ", ".join(f"{n} {s}" for s, n in counts.items()))
