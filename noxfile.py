@@ -51,3 +51,12 @@ def conformance(session: nox.Session) -> None:
     5xx, response-schema violations and invalid requests accepted (fixed seed, bounded)."""
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "conformance"))
     session.run("python", "tests/contract/conformance.py", *session.posargs)
+
+
+@nox.session
+def mutate(session: nox.Session) -> None:
+    """mutmut over the promise-keeping modules, one module per scratch copy with its own tests;
+    fails when a mutant survives that tests/MUTATION.md does not list as equivalent.
+    ``nox -s mutate -- retry auth`` runs a subset (keys in tests/mutation/run.py)."""
+    session.install("-e", ".[cli]", *nox.project.dependency_groups(PYPROJECT, "mutate"))
+    session.run("python", "tests/mutation/run.py", *session.posargs)

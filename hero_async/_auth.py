@@ -179,7 +179,6 @@ class TokenCache:
     async def invalidate(self, practice_group_id: str) -> None:
         """Forget the group's token (after a 401/403: the key may have been rotated)."""
         await self._store.delete(practice_group_id)
-        self._deadlines.pop(practice_group_id, None)
 
     def _fresh(self, token: AccessToken) -> bool:
         return self._seconds_left(token) >= self._min_remaining

@@ -609,7 +609,7 @@ async def test_token_cache_rechecks_store_before_fetching(clock: FakeClock) -> N
         nonlocal reads
         reads += 1
         if reads == 2:  # between our first look and our fetch, another worker stored one
-            store.tokens[group] = theirs
+            store.tokens["1001"] = theirs
         return await original_get(group)
 
     store.get = racing_get  # type: ignore[method-assign]
@@ -706,3 +706,96 @@ async def test_a_token_with_less_than_the_minimum_left_is_never_handed_out_twice
     assert (await steps.cache.get("1001")).token == "tok-0"
     steps.elapse(1)
     assert (await steps.cache.get("1001")).token == "tok-1"
+
+
+# -- what mutation testing found untested (tests/MUTATION.md) -----------------------------------
+
+
+@pytest.mark.parametrize("pad", range(8))
+def test_from_jwt_reads_exp_whatever_the_payload_length(pad: int) -> None:
+    """JWTs drop base64 padding; every payload length (so every missing padding) reads."""
+    token = AccessToken.from_jwt(make_jwt(exp=1_700_000_600, n="x" * pad), "1", issued_at=0)
+    assert token.expires_at == at(1_700_000_600)
+
+
+@pytest.mark.parametrize(
+    ("exp", "read"), [(0, False), (1, True), (253402300799, True), (253402300800, False)]
+)
+def test_from_jwt_exp_range_edges(exp: int, read: bool) -> None:
+    """exp from 1 to the last second before year 10000 is read; outside it, 30 minutes."""
+    token = AccessToken.from_jwt(make_jwt(exp=exp), "1", issued_at=5_000)
+    assert token.expires_at.timestamp() == (exp if read else 5_000 + 1800)
+
+
+async def test_store_prunes_a_token_at_exactly_zero_seconds_left() -> None:
+    wall = SteppableClock(1_700_000_000.0)
+    store = InMemoryTokenStore(clock=wall, prune_at=1)
+    await store.set(AccessToken("gone", at(wall.now), "1"))
+    await store.set(AccessToken("kept", at(wall.now + 0.5), "2"))
+    assert await store.get("1") is None
+    assert (await store.get("2")) is not None
+
+
+async def test_cache_for_more_groups_than_the_prune_bound_keeps_serving_and_forgets_locks() -> None:
+    """Past TOKEN_CACHE_PRUNE_AT groups the default store (on the cache's clock) and the
+    deadlines stay bounded, every group still gets its token, and no lock is left behind."""
+    steps = StepCache()
+    groups = [str(n) for n in range(C.TOKEN_CACHE_PRUNE_AT + 5)]
+    tokens = [await steps.cache.get(group) for group in groups]
+    assert [t.practice_group_id for t in tokens] == groups
+    assert len(steps.issued) == len(groups)
+    assert steps.cache._locks == {}
+    assert len(steps.cache._deadlines) <= C.TOKEN_CACHE_PRUNE_AT
+    steps.elapse(1800)  # all expired: the next set prunes them on the injected clock
+    await steps.cache.get("new")
+    assert len(steps.cache._store) <= 2  # type: ignore[arg-type]
+
+
+async def test_a_cached_token_costs_one_store_read() -> None:
+    """A shared store (Redis, PostgreSQL) is a round trip: a hit reads it once, no lock."""
+    steps = StepCache()
+    store = DictStore()
+    store.tokens["1001"] = AccessToken("theirs", at(steps.hero_now + 1800), "1001")
+    cache = TokenCache(steps.fetch, store=store, clock=steps.wall, monotonic=steps.mono)
+    assert (await cache.get("1001")).token == "theirs"
+    assert store.log == [("get", "1001")]
+
+
+async def test_aclose_mid_fetch_tells_waiters_the_client_closed_and_waits_for_the_fetch() -> None:
+    started, cleaned = asyncio.Event(), asyncio.Event()
+
+    async def fetch(group: str) -> AccessToken:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # Hero never answers
+        finally:
+            cleaned.set()
+        raise AssertionError("unreachable")
+
+    cache = TokenCache(fetch)
+    waiter = asyncio.create_task(cache.get("1001"))
+    await started.wait()
+    await cache.aclose()
+    assert cleaned.is_set()  # aclose returned only after the fetch had unwound
+    with pytest.raises(ClientClosedError) as info:
+        await waiter
+    assert str(info.value) == "HeroClient closed while fetching a token"
+
+
+async def test_a_cancelled_caller_gets_cancelled_error_and_the_others_still_get_the_token() -> None:
+    gate, started = asyncio.Event(), asyncio.Event()
+
+    async def fetch(group: str) -> AccessToken:
+        started.set()
+        await gate.wait()
+        return AccessToken("tok", at(2_000_000_000), group)
+
+    cache = TokenCache(fetch, clock=lambda: 1_700_000_000.0)
+    leaver, stayer = (asyncio.create_task(cache.get("1001")) for _ in range(2))
+    await started.wait()
+    leaver.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leaver
+    gate.set()
+    assert (await stayer).token == "tok"
+    await cache.aclose()

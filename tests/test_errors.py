@@ -410,3 +410,63 @@ def test_error_classes_hierarchy() -> None:
     assert issubclass(TransportError, HeroError)
     assert not issubclass(OutcomeUnknownError, APIError)
     assert issubclass(MalformedResponseError, HeroError)
+
+
+# --- what mutation testing found untested (tests/MUTATION.md) ------------------------------
+
+
+def test_every_error_keeps_what_it_was_built_with() -> None:
+    """Callers branch on these attributes (reached_server decides a resend): each is kept."""
+    from hero_async import TimeoutError as HeroTimeoutError
+    from hero_async import WebhookSignatureError
+
+    invalid = ValidationError("nhs_number", "must be 10 digits")
+    assert (str(invalid), invalid.field, invalid.problem) == (
+        "nhs_number: must be 10 digits",
+        "nhs_number",
+        "must be 10 digits",
+    )
+    for cls in (TransportError, HeroTimeoutError):
+        sent = cls("reset", reached_server=True, method="POST", path="/v1/x", practice_group_id="7")
+        assert (str(sent), sent.reached_server, sent.method, sent.path) == (
+            "reset",
+            True,
+            "POST",
+            "/v1/x",
+        )
+        assert sent.practice_group_id == "7"
+        bare = cls("refused", reached_server=False)
+        assert (bare.reached_server, bare.method, bare.path, bare.practice_group_id) == (
+            False,
+            "",
+            "",
+            None,
+        )
+    unknown = OutcomeUnknownError(method="POST", path="/v1/x", practice_group_id="7", cause="reset")
+    assert str(unknown) == (
+        "POST /v1/x for practice group 7 may have reached Hero (reset); not resent automatically"
+    )
+    assert (unknown.method, unknown.path, unknown.practice_group_id, unknown.cause) == (
+        "POST",
+        "/v1/x",
+        "7",
+        "reset",
+    )
+    malformed = MalformedResponseError("not JSON", status=200, body="<html>", path="/v1/me")
+    assert str(malformed) == "not JSON (status 200, 6 characters; see .body)"
+    assert (malformed.method, malformed.path, malformed.practice_group_id) == ("", "/v1/me", None)
+    located = MalformedResponseError(
+        "x", status=200, body="", method="GET", path="/v1/y", practice_group_id="9"
+    )
+    assert (located.method, located.path, located.practice_group_id) == ("GET", "/v1/y", "9")
+    signature = WebhookSignatureError("webhook signature does not match", reason="mismatch")
+    assert (str(signature), signature.reason) == ("webhook signature does not match", "mismatch")
+
+
+def test_message_without_field_errors_has_no_trailing_detail() -> None:
+    assert str(_error(404)) == "404 NotFoundError on GET /v1/me for practice group 1001"
+
+
+def test_field_errors_are_joined_and_a_code_without_a_path_still_counts() -> None:
+    body = {"message": [{"code": "too_big"}, {"path": ["a", 0], "code": "invalid"}, {}]}
+    assert str(_error(400, body=body)).endswith(": : too_big; a.0: invalid")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import email.utils
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -413,3 +414,30 @@ async def test_non_429_errors_do_not_pause_the_limiter(
     hero = await client(rate_limiter=limiter)
     await hero.practice_group_info.me()
     assert limiter.paused_until == 0.0
+
+
+# --- what mutation testing found untested (tests/MUTATION.md) ------------------------------
+
+
+def test_no_answer_means_the_request_may_have_reached_hero_unless_told_otherwise() -> None:
+    """The safe default: a POST with no HTTP answer is outcome-unknown, never resent."""
+    assert decide(idempotent=False) is Decision.UNKNOWN
+    assert decide(idempotent=False, reached_server=False) is Decision.RETRY
+
+
+def test_retry_after_date_with_an_offset_is_read_in_that_offset() -> None:
+    """23:13:50 +0100 is 22:13:50 UTC: 30 s after NOW, not an hour more."""
+    assert parse_retry_after("Tue, 14 Nov 2023 23:13:50 +0100", now=NOW, cap=7200.0) == 30.0
+
+
+def test_retry_after_date_without_zone_is_utc_whatever_the_machine_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        for value in ("Tue, 14 Nov 2023 22:13:50", "Tue, 14 Nov 2023 22:13:50 -0000"):
+            assert parse_retry_after(value, now=NOW, cap=7200.0) == 30.0, value
+    finally:
+        monkeypatch.undo()
+        time.tzset()
