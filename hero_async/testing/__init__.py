@@ -27,9 +27,15 @@ login_url}``) and ``SANDBOX_NOT_FOUND_NHS`` = ``"9990000026"`` (404). Details in
 
 Choices where the reference is silent (each a one-line change in ``_rules.py`` unless noted):
 missing ``x-practice-group-id`` answers 401; unknown group, missing scope and cross-org
-denial answer 403; unknown body keys are accepted; ids named in a body that the acting group
+denial answer 403; unknown body keys are accepted; a missing or ``null`` body where the
+description requires one, ``null`` in a field it does not mark nullable, and a body under a
+non-JSON Content-Type answer 400; unset optional fields are left out of answers, not null; ids named in a body that the acting group
 lacks (patient, short link, attachment, type, location) answer 404; a taken slot answers
 400; the request-id header is ``x-request-id``; pages default to 20 and refuse more than 100.
+
+For tests that share one fake: ``reset()`` (the world as at start), ``clear_requests()``
+and ``assert_called(method, path, **body_fields)``. Drive the fake with an async client in
+the same event loop; a sync client (FastAPI's ``TestClient``) blocks the loop and deadlocks.
 
 Speed (measured with ``tests/testing/bench_fake.py``: raw aiohttp client, 20,000-30,000
 requests, 64 in flight, 2-vCPU container, CPython 3.11, no uvloop): ``POST /v1/messages/send``
