@@ -29,8 +29,9 @@ Choices where the reference is silent (each a one-line change in ``_rules.py`` u
 missing ``x-practice-group-id`` answers 401; unknown group, missing scope and cross-org
 denial answer 403; unknown body keys are accepted; a missing or ``null`` body where the
 description requires one, ``null`` in a field it does not mark nullable, and a body under a
-non-JSON Content-Type answer 400; unset optional fields are left out of answers, not null; ids named in a body that the acting group
-lacks (patient, short link, attachment, type, location) answer 404; a taken slot answers
+non-JSON Content-Type answer 400; unset optional fields are left out of answers, not null;
+ids named in a body that the acting group lacks (patient, short link, attachment, type,
+location) answer 404; a taken slot answers
 400; the request-id header is ``x-request-id``; pages default to 20 and refuse more than 100.
 
 For tests that share one fake: ``reset()`` (the world as at start), ``clear_requests()``
