@@ -35,8 +35,10 @@ from ._db import open_pool, unavailable
 __all__ = ["PostgresLedger"]
 
 Clock = Callable[[], float]
-_FIELDS = "practice_group_id, state, patient_id, link_id, short_link, message_id, step, " \
-    "error_type, error, fingerprint"  # fmt: skip
+_FIELDS = (
+    "practice_group_id, state, patient_id, link_id, short_link, message_id, step, "
+    "error_type, error, fingerprint"
+)
 _ROW = f"key, {_FIELDS}, epoch, owner"
 _NOW = "coalesce(%(now)s::timestamptz, clock_timestamp())"
 _CLAIMS = "('link_claimed', 'message_claimed')"
@@ -117,9 +119,15 @@ class PostgresLedger:
                     f" %(pid)s, %(started)s, {_NOW} + %(lease)s, false)"
                     " ON CONFLICT (owner) DO UPDATE SET lease_until = excluded.lease_until,"
                     " ended = false".encode(),
-                    {**self._args(), "owner": run.owner, "host": run.host, "pid": run.pid,
-                     "started": started, "lease": self._lease},
-                )  # fmt: skip
+                    {
+                        **self._args(),
+                        "owner": run.owner,
+                        "host": run.host,
+                        "pid": run.pid,
+                        "started": started,
+                        "lease": self._lease,
+                    },
+                )
         self._run = run
         await self.sweep()
 
@@ -196,9 +204,10 @@ class PostgresLedger:
             " short_link = CASE WHEN %(clear)s AND step = 'link' THEN NULL ELSE short_link END"
             " WHERE ledger = %(ledger)s AND key = %(key)s AND state = 'outcome_unknown'"
             f" RETURNING {_ROW}",
-            self._args(key=key, note=note, clear=not sent,
-                       state=State.SENT if sent else State.FAILED),
-        )  # fmt: skip
+            self._args(
+                key=key, note=note, clear=not sent, state=State.SENT if sent else State.FAILED
+            ),
+        )
         if row is None:
             raise LedgerError("resolve: no outcome_unknown entry for that key")
         return LedgerEntry(*row)

@@ -46,6 +46,26 @@ _STEPS: tuple[str, ...] = (
         expires_at timestamptz, fetcher text, fetching_until timestamptz,
         PRIMARY KEY (key_id, practice_group_id));
     """,
+    # 2: campaigns, their invitations (the input, which workers on other machines need),
+    # shards and per-key results
+    """
+    CREATE TABLE hero_fleet.campaigns (
+        name text PRIMARY KEY, digest text NOT NULL, total int NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp());
+    CREATE TABLE hero_fleet.invitations (
+        campaign text NOT NULL, key text NOT NULL, shard int NOT NULL,
+        practice_group_id text NOT NULL, payload jsonb NOT NULL, PRIMARY KEY (campaign, key));
+    CREATE INDEX invitations_shard ON hero_fleet.invitations (campaign, shard);
+    CREATE TABLE hero_fleet.shards (
+        campaign text NOT NULL, shard int NOT NULL, practice_group_id text NOT NULL,
+        size int NOT NULL, done boolean NOT NULL DEFAULT false,
+        attempts int NOT NULL DEFAULT 0, PRIMARY KEY (campaign, shard));
+    CREATE TABLE hero_fleet.results (
+        campaign text NOT NULL, key text NOT NULL, practice_group_id text NOT NULL,
+        state text NOT NULL, step text, patient_id text, link_id text, short_link text,
+        message_id text, error_type text, error text, retryable boolean NOT NULL,
+        PRIMARY KEY (campaign, key));
+    """,
 )
 
 

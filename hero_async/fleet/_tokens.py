@@ -75,8 +75,14 @@ class PostgresTokenStore:
 
     async def get(self, practice_group_id: str) -> AccessToken | None:
         """A usable token, or None when this process should fetch one (it holds the lease)."""
-        args = {"k": self._key, "g": practice_group_id, "me": self._me, "lease": self._lease,
-                "early": self._early, "fresh": self._fresh}  # fmt: skip
+        args = {
+            "k": self._key,
+            "g": practice_group_id,
+            "me": self._me,
+            "lease": self._lease,
+            "early": self._early,
+            "fresh": self._fresh,
+        }
         while True:
             with unavailable():
                 async with self._pool.connection() as conn:
@@ -92,9 +98,13 @@ class PostgresTokenStore:
             async with self._pool.connection() as conn:
                 await conn.execute(
                     _SET,
-                    {"k": self._key, "g": token.practice_group_id, "token": token.token,
-                     "exp": token.expires_at.astimezone(dt.UTC)},
-                )  # fmt: skip
+                    {
+                        "k": self._key,
+                        "g": token.practice_group_id,
+                        "token": token.token,
+                        "exp": token.expires_at.astimezone(dt.UTC),
+                    },
+                )
 
     async def delete(self, practice_group_id: str) -> None:
         with unavailable():
