@@ -23,8 +23,15 @@ from reliability_support import GROUPS, LOCATION_ID, TYPE_ID, build_network, nhs
 from hero_async.testing import SANDBOX_API_KEY, FakeHero
 
 HERO = str(Path(sys.executable).with_name("hero-async"))
-FIELDS = ["key", "practice_group_id", "appointment_type_id", "location_id", "nhs_number", "dob",
-          "message_template"]  # fmt: skip
+FIELDS = [
+    "key",
+    "practice_group_id",
+    "appointment_type_id",
+    "location_id",
+    "nhs_number",
+    "dob",
+    "message_template",
+]
 
 
 def write_csv(path: Path, n: int, groups: int, bad: int = 0) -> set[str]:
@@ -37,8 +44,17 @@ def write_csv(path: Path, n: int, groups: int, bad: int = 0) -> set[str]:
             key = f"k{i:05d}"
             keys.add(key)
             nhs = "123" if i < bad else next(numbers)  # a bad NHS number fails at submit
-            writer.writerow([key, GROUPS[i % groups], TYPE_ID, LOCATION_ID, nhs, "1980-01-31",
-                             f"[{key}] Book your flu jab: {{link}}"])  # fmt: skip
+            writer.writerow(
+                [
+                    key,
+                    GROUPS[i % groups],
+                    TYPE_ID,
+                    LOCATION_ID,
+                    nhs,
+                    "1980-01-31",
+                    f"[{key}] Book your flu jab: {{link}}",
+                ]
+            )
     return keys
 
 
@@ -68,18 +84,33 @@ async def test_submit_two_burst_workers_then_report(database_url: str, tmp_path:
     write_csv(tmp_path / "other.csv", 10, groups=1)
     async with FakeHero(seed_sandbox=True, log_limit=100_000) as fake:
         build_network(fake)
-        env = {**os.environ, "HERO_DATABASE_URL": database_url, "HERO_API_KEY": SANDBOX_API_KEY,
-               "HERO_PRACTICE_GROUP_ID": "1001", "HERO_BASE_URL": fake.url}  # fmt: skip
-        code, out, err = await hero_async("campaign", "submit", str(tmp_path / "flu.csv"),
-                                          "--name", "flu", "--shard-size", "20", env=env)  # fmt: skip
+        env = {
+            **os.environ,
+            "HERO_DATABASE_URL": database_url,
+            "HERO_API_KEY": SANDBOX_API_KEY,
+            "HERO_PRACTICE_GROUP_ID": "1001",
+            "HERO_BASE_URL": fake.url,
+        }
+        code, out, err = await hero_async(
+            "campaign",
+            "submit",
+            str(tmp_path / "flu.csv"),
+            "--name",
+            "flu",
+            "--shard-size",
+            "20",
+            env=env,
+        )
         assert code == 0, err
         assert "150 invitations, 2 invalid" in out
-        code, out, _ = await hero_async("campaign", "submit", str(tmp_path / "flu.csv"),
-                                        "--name", "flu", env=env)  # fmt: skip
+        code, out, _ = await hero_async(
+            "campaign", "submit", str(tmp_path / "flu.csv"), "--name", "flu", env=env
+        )
         assert (code, "already submitted" in out) == (0, True)
-        code, _, err = await hero_async("campaign", "submit", str(tmp_path / "other.csv"),
-                                        "--name", "flu", env=env)  # fmt: skip
-        assert code == 2 and "another input" in err
+        code, _, err = await hero_async(
+            "campaign", "submit", str(tmp_path / "other.csv"), "--name", "flu", env=env
+        )
+        assert (code, "another input" in err) == (2, True)
         workers = [
             hero_async("worker", "--burst", "--rate-limit", "500", "--concurrency", "8", env=env)
             for _ in range(2)
@@ -87,8 +118,9 @@ async def test_submit_two_burst_workers_then_report(database_url: str, tmp_path:
         for code, _, err in await asyncio.gather(*workers):
             assert code == 0, err
         report_path = tmp_path / "report.json"
-        code, _, err = await hero_async("campaign", "report", "flu", "--report",
-                                        str(report_path), env=env)  # fmt: skip
+        code, _, err = await hero_async(
+            "campaign", "report", "flu", "--report", str(report_path), env=env
+        )
         assert code == 1, err  # the two bad rows failed
         code, out, _ = await hero_async("campaign", "status", "flu", "--json", env=env)
         assert json.loads(out)["finished"] is True
@@ -97,7 +129,7 @@ async def test_submit_two_burst_workers_then_report(database_url: str, tmp_path:
     rows = report["results"]
     assert sorted(r["key"] for r in rows) == sorted(keys)  # every key once
     assert report["counts"] == {"sent": 148, "failed": 2, "skipped": 0, "outcome_unknown": 0}
-    assert set(sent.values()) == {1} and len(sent) == 148  # nobody texted twice
+    assert (set(sent.values()), len(sent)) == ({1}, 148)  # nobody texted twice
     assert {r["message_id"] for r in rows if r["state"] == "sent"} != {None}
 
 
@@ -105,4 +137,4 @@ async def test_submit_two_burst_workers_then_report(database_url: str, tmp_path:
 async def test_without_a_database_url_it_says_so(argv: list[str]) -> None:
     env = {k: v for k, v in os.environ.items() if k != "HERO_DATABASE_URL"}
     code, _, err = await hero_async(*argv, env=env)
-    assert code == 2 and "HERO_DATABASE_URL" in err
+    assert (code, "HERO_DATABASE_URL" in err) == (2, True)
