@@ -1,201 +1,169 @@
-"""The hero-async command: invite from CSV against the sandbox, dry runs, reports, exit codes.
-
-``main()`` calls ``asyncio.run`` itself, so these tests are plain (sync) functions.
-"""
+"""hero-async pieces that need no subprocess: argument rules, help text, progress lines
+(with an injected clock), the row checker, HERO_BASE_URL and the subcommand seam.
+The command itself, on real files, is driven in tests/cli/."""
 
 from __future__ import annotations
 
-import csv
-import json
+import argparse
+import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from bulk_support import nhs_number
 
-from hero_async.bulk._csv import read_invitations
-from hero_async.cli import _main as cli
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "invitations.csv"
-HEADER = "key,practice_group_id,nhs_number,dob,appointment_type_id,location_id"
-
-
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every command from an empty folder: default ledgers and reports land there."""
-    monkeypatch.chdir(tmp_path)
+from hero_async import HeroClient, ValidationError
+from hero_async.bulk._csv import Row
+from hero_async.bulk._invitation import Invitation
+from hero_async.bulk._report import InvitationResult
+from hero_async.cli import _main
+from hero_async.cli._check import row_problems
+from hero_async.cli._progress import Progress
 
 
-def _clean_csv(tmp_path: Path, rows: int = 12) -> Path:
-    path = tmp_path / "clean.csv"
-    lines = [HEADER] + [
-        f"clean/{n},{('1001', '1002', '1003')[n % 3]},{nhs_number(n)},1980-01-31,10,20"
-        for n in range(rows)
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def _example_keys() -> list[str]:
-    return [item.key for item in read_invitations(EXAMPLE)]
-
-
-def test_sandbox_invite_of_the_example_reports_every_row(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_help_has_defaults_columns_and_exit_codes_and_no_rst(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The example CSV runs end to end against the sandbox: exit 1 (it has bad rows on
-    purpose), and the JSON report has every row once, with counts that add up."""
-    report_path = tmp_path / "r.json"
-    code = cli.main(["invite", str(EXAMPLE), "--sandbox", "--report", str(report_path)])
-    assert code == 1
-    data = json.loads(report_path.read_text(encoding="utf-8"))
-    keys = _example_keys()
-    results = data["results"]
-    assert sorted(r["key"] for r in results) == sorted(keys)
-    assert len(keys) == len(set(keys)) == 300
-    assert sum(data["counts"].values()) == 300
-    assert data["counts"]["sent"] > 250
-    errors = {r["error_type"] for r in results if r["state"] == "failed"}
-    assert errors == {
-        "CrossOrganisationDeniedError",
-        "ValidationError",
-        "IdentityCheckRequired",
-        "NotFoundError",
-    }
+    """invite --help names the defaults, the CSV columns and the exit codes, without RST
+    backticks; --version prints the package version."""
+    with pytest.raises(SystemExit) as caught:
+        _main.main(["invite", "--help"])
+    assert caught.value.code == 0
+    text = capsys.readouterr().out
+    assert "`" not in text
+    assert "(default 20)" in text
+    assert "required: key, practice_group_id, appointment_type_id, location_id" in text
+    assert "130  interrupted" in text
+    assert "DD/MM/YYYY" in text
+    with pytest.raises(SystemExit):
+        _main.main(["--version"])
+    assert capsys.readouterr().out.startswith("hero-async ")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--ledger", "x.db"], "--sandbox with --ledger"),
+        (["--base-url", "http://127.0.0.1:1"], "--sandbox and --base-url"),
+    ],
+)
+def test_sandbox_refuses_a_kept_ledger_or_another_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], expected: str
+) -> None:
+    """The sandbox forgets patients and links when it stops: a kept ledger would resume
+    against a world that is gone, so the combination is refused (exit 2) before anything."""
+    csv = tmp_path / "x.csv"
+    csv.write_text("key,practice_group_id,appointment_type_id,location_id\nk,1002,10,20\n")
+    assert _main.main(["invite", str(csv), "--sandbox", *extra]) == 2
     err = capsys.readouterr().err
-    assert "sandbox: fake Hero at http://127.0.0.1:" in err
-    assert f"report: {report_path}" in err
-    assert not list(tmp_path.rglob("*" + cli.LEDGER_SUFFIX))  # the sandbox ledger is temporary
+    assert expected in err
+    assert "sandbox: fake Hero" not in err
 
 
-def test_sandbox_invite_writes_a_csv_report(tmp_path: Path) -> None:
-    """--report x.csv writes CSV: a header and one row per invitation."""
-    report_path = tmp_path / "out" / "r.csv"  # the folder is created
-    assert cli.main(["invite", str(EXAMPLE), "--sandbox", "--report", str(report_path)]) == 1
-    with open(report_path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert sorted(row["key"] for row in rows) == sorted(_example_keys())
-    assert {row["state"] for row in rows} <= {"sent", "failed", "skipped", "outcome_unknown"}
-
-
-def test_clean_file_exits_zero_with_default_report(tmp_path: Path) -> None:
-    """A CSV without bad rows exits 0; the report goes to reports/invite-<time>.json."""
-    assert cli.main(["invite", str(_clean_csv(tmp_path)), "--sandbox"]) == 0
-    (report_path,) = (tmp_path / "reports").glob("invite-*.json")
-    assert json.loads(report_path.read_text())["counts"]["sent"] == 12
-
-
-def test_rerun_with_a_kept_ledger_skips_what_was_sent(tmp_path: Path) -> None:
-    """--ledger keeps progress across commands: a second run skips every sent row."""
-    path, ledger = _clean_csv(tmp_path), tmp_path / "keep.db"
-    first, second = tmp_path / "1.json", tmp_path / "2.json"
-    args = ["invite", str(path), "--sandbox", "--ledger", str(ledger)]
-    assert cli.main([*args, "--report", str(first)]) == 0
-    assert cli.main([*args, "--report", str(second)]) == 0
-    assert json.loads(first.read_text())["counts"]["sent"] == 12
-    assert json.loads(second.read_text())["counts"] == {
-        "sent": 0,
-        "failed": 0,
-        "skipped": 12,
-        "outcome_unknown": 0,
-    }
-
-
-def test_dry_run_sends_nothing_and_flags_invalid_rows(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("value", ["0", "-1", "abc"])
+def test_rate_limit_and_concurrency_must_be_positive(
+    value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--dry-run validates every row without any client (nothing is sent), shows what would
-    be sent, and exits 1 when some rows are invalid."""
-
-    def no_client(sandbox: bool) -> None:
-        raise AssertionError("a dry run must not create a client")
-
-    monkeypatch.setattr(cli, "_client", no_client)
-    assert cli.main(["invite", str(EXAMPLE), "--dry-run"]) == 1
-    err = capsys.readouterr().err
-    assert "INVALID" in err
-    assert "nhs_number:" in err
-    assert "message_template:" in err
-    assert "WOULD SEND flu-2026/000001 -> group 1002" in err
-    assert "nothing was sent" in err
-    assert list(tmp_path.iterdir()) == []  # no ledger, no report
+    for option in ("--rate-limit", "--concurrency"):
+        with pytest.raises(SystemExit) as caught:
+            _main.main(["invite", "x.csv", option, value])
+        assert caught.value.code == 2
+        assert option in capsys.readouterr().err
 
 
-def test_dry_run_of_a_clean_file_exits_zero(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """--dry-run exits 0 when every row is valid."""
-    assert cli.main(["invite", str(_clean_csv(tmp_path)), "--dry-run"]) == 0
-    assert "dry run: 12 would be sent, 0 invalid; nothing was sent" in capsys.readouterr().err
+def test_plain_progress_prints_every_interval_with_rate_and_eta() -> None:
+    """Off a terminal: a line at most every interval (by the injected clock), with done/total,
+    percent, rate and ETA; nothing in between."""
+    now = [0.0]
+    out = io.StringIO()
+    tracker = Progress(100, clock=lambda: now[0], stream=out, interval=5.0)
+    sent = InvitationResult("k", "1002", "sent")
+    for _ in range(10):
+        now[0] += 0.1
+        tracker.advance(sent)
+    assert out.getvalue() == ""  # 1 s in: too soon
+    now[0] = 5.0
+    tracker.advance(sent)
+    assert (
+        out.getvalue()
+        == "progress: 11/100 (11%)  sent 11  failed 0  unknown 0  skipped 0  2/s  ETA 40s\n"
+    )
+    tracker.tick()
+    assert out.getvalue().count("\n") == 1
+    now[0] = 10.0
+    tracker.tick()  # the ticker prints while nothing finishes (an outage)
+    assert out.getvalue().count("\n") == 2
 
 
-@pytest.mark.parametrize("extra", [["--sandbox"], ["--dry-run"], []])
-def test_missing_file_exits_two(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
-) -> None:
-    """A file that does not exist exits 2 with a one-line message naming it, no traceback."""
-    assert cli.main(["invite", "nope.csv", *extra]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("hero-async: ")
-    assert "nope.csv" in err
-    assert "Traceback" not in err
+def test_row_problems_names_every_bad_field() -> None:
+    """Each bad field is named once, including ones validation finds only after the first."""
+    row = Row(
+        7,
+        Invitation(
+            key="k",
+            practice_group_id="1002",
+            appointment_type_id="ten",
+            location_id="x",
+            nhs_number="123",
+            dob="1980-01-31",
+            message_template="no link here",
+        ),
+        ("dob: not a date written as YYYY-MM-DD or DD/MM/YYYY",),
+    )
+    fields = [problem.split(":")[0] for problem in row_problems(row)]
+    assert fields == ["dob", "nhs_number", "appointment_type_id", "location_id", "message_template"]
 
 
-def test_without_sandbox_and_credentials_exits_two_naming_the_variable(
-    no_hero_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Without --sandbox and without HERO_API_KEY: exit 2, saying to set HERO_API_KEY; no
-    ledger or report is left behind."""
-    assert cli.main(["invite", str(_clean_csv(tmp_path))]) == 2
-    err = capsys.readouterr().err
-    assert "HERO_API_KEY" in err
-    assert "Traceback" not in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.csv"]
+def test_hero_base_url_follows_the_base_url_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HERO_BASE_URL points the client at a fake or proxy: https, or http on loopback only;
+    base_url= and environment= arguments still win over it."""
+    monkeypatch.setenv("HERO_BASE_URL", "http://127.0.0.1:8080/")
+    assert "base_url='http://127.0.0.1:8080'" in repr(HeroClient("k", "1001"))
+    assert "api.test" in repr(HeroClient("k", "1001", base_url="https://api.test"))
+    assert "127.0.0.1" not in repr(HeroClient("k", "1001", environment="staging"))
+    monkeypatch.setenv("HERO_BASE_URL", "http://proxy.example.com")
+    with pytest.raises(ValidationError, match="HERO_BASE_URL must be https://"):
+        HeroClient("k", "1001")
 
 
-def test_unknown_column_exits_two_naming_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A CSV with a misspelt column exits 2 and names the column."""
-    path = tmp_path / "bad.csv"
-    path.write_text(HEADER + ",phone\nk,1002,9434765919,1980-01-31,10,20,07700900123\n")
-    assert cli.main(["invite", str(path), "--sandbox"]) == 2
-    assert "phone" in capsys.readouterr().err
+def test_a_subcommand_is_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seam other helpers use: a Command row adds a subcommand with its exit code."""
 
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--n", type=int, default=3)
 
-def test_bad_concurrency_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--concurrency 0 is bad usage: exit 2 with the reason."""
-    assert cli.main(["invite", str(_clean_csv(tmp_path)), "--sandbox", "--concurrency", "0"]) == 2
-    assert "concurrency" in capsys.readouterr().err
+    row = _main.Command("echo", "test command", add, lambda args: args.n)
+    monkeypatch.setattr(_main, "COMMANDS", (*_main.COMMANDS, row))
+    assert _main.main(["echo", "--n", "7"]) == 7
 
 
 def test_interrupt_exits_130_saying_how_to_resume(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Ctrl-C during a run exits 130 and says progress is kept in the ledger."""
-
-    async def interrupted(args: object) -> int:
+    def interrupted(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_invite", interrupted)
-    assert cli.main(["invite", str(_clean_csv(tmp_path)), "--sandbox"]) == 130
+    row = _main.Command("slow", "interrupted command", lambda parser: None, interrupted)
+    monkeypatch.setattr(_main, "COMMANDS", (*_main.COMMANDS, row))
+    assert _main.main(["slow"]) == 130
     assert "run the same command to resume" in capsys.readouterr().err
 
 
-def test_usage_errors_exit_two(capsys: pytest.CaptureFixture[str]) -> None:
-    """No command, or an unknown option, is argparse's exit 2."""
-    for argv in ([], ["invite"], ["invite", "x.csv", "--bogus"]):
-        with pytest.raises(SystemExit) as caught:
-            cli.main(argv)
-        assert caught.value.code == 2
-    assert "usage: hero-async" in capsys.readouterr().err
+def test_port_in_use_is_one_line() -> None:
+    """python -m hero_async.testing on a taken port: one line saying so, exit 1."""
+    import socket
 
-
-def test_unusable_ledger_path_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A --ledger path that cannot be opened (its folder does not exist) is bad usage: exit 2
-    with a one-line message, not a traceback (exit 1 means "some rows failed")."""
-    ledger = tmp_path / "no-such-folder" / "x.db"
-    code = cli.main(["invite", str(_clean_csv(tmp_path)), "--sandbox", "--ledger", str(ledger)])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "Traceback" not in err
-    assert err.rstrip().splitlines()[-1].startswith("hero-async: ")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = subprocess.run(  # noqa: S603 - our own command, fixed arguments
+            [sys.executable, "-m", "hero_async.testing", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import errno
 import os
-import datetime as dt
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path

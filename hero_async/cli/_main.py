@@ -18,7 +18,7 @@ from .._errors import HeroError
 from ..bulk._claims import LedgerError
 from ..bulk._csv import COLUMNS, DATE_FORMATS, REQUIRED_COLUMNS
 from ..bulk._pipeline import DEFAULT_CONCURRENCY
-from . import _invite, _ledger_cmd
+from . import _fleet, _invite, _ledger_cmd
 from ._output import UsageError
 
 EXIT_CODES = """\
@@ -137,6 +137,15 @@ COMMANDS: tuple[Command, ...] = (
         "show a ledger, or record the outcome of an unknown invitation",
         _ledger_cmd.add_arguments,
         _ledger_cmd.run,
+    ),
+    Command(
+        "campaign",
+        "submit a campaign to a fleet's database, watch it, get its report",
+        _fleet.add_campaign_arguments,
+        _fleet.run_campaign,
+    ),
+    Command(
+        "worker", "run a fleet worker on shard jobs", _fleet.add_worker_arguments, _fleet.run_worker
     ),
 )
 

@@ -127,3 +127,14 @@ def write_header() -> tuple[str, ...]:
     from cli_support import EXCEL_HEADER
 
     return EXCEL_HEADER
+
+
+def test_in_a_terminal_progress_has_total_percent_rate_and_eta(tmp_path: Path) -> None:
+    """With a terminal (forced: FORCE_COLOR), rich's bar shows done/total, percent, rate,
+    time remaining and the running counts."""
+    done = run(tmp_path, "invite", str(EXAMPLES / "invitations.csv"), "--sandbox", FORCE_COLOR="1")
+    assert done.code == 0, done.err
+    assert "\x1b[" in done.err
+    for part in ("300/300", "100%", "/s", "0:00:00", "sent 300"):
+        assert part in done.err
+    assert "progress: " not in done.err  # the plain lines are for logs only
