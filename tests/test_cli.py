@@ -167,3 +167,35 @@ def test_port_in_use_is_one_line() -> None:
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_without_credentials_exits_two_before_any_ledger(
+    no_hero_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --sandbox and no HERO_API_KEY: exit 2 naming the variable; no ledger, no report."""
+    no_hero_env.delenv("HERO_BASE_URL", raising=False)
+    no_hero_env.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    no_hero_env.chdir(tmp_path)
+    csv = tmp_path / "x.csv"
+    csv.write_text(
+        "key,practice_group_id,appointment_type_id,location_id,patient_id\nk,1,10,20,5\n"
+    )
+    assert _main.main(["invite", str(csv)]) == 2
+    assert "HERO_API_KEY" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state", "x.csv"]
+
+
+def test_a_row_added_after_the_check_is_not_sent(tmp_path: Path) -> None:
+    """The file is streamed twice (check, then send): a key the check never saw is failed,
+    not sent."""
+    from hero_async.cli._check import check_file, valid_invitations
+
+    csv = tmp_path / "x.csv"
+    header = "key,practice_group_id,appointment_type_id,location_id,patient_id\n"
+    csv.write_text(header + "a,1,10,20,5\n")
+    check = check_file(csv, "auto", "utf-8")
+    csv.write_text(header + "a,1,10,20,5\nb,1,10,20,6\n")
+    rejected: list[InvitationResult] = []
+    sent = list(valid_invitations(csv, "auto", "utf-8", rejected, keys=check.keys))
+    assert [item.key for item in sent] == ["a"]
+    assert [(r.key, r.state) for r in rejected] == [("b", "failed")]

@@ -104,13 +104,21 @@ def check_file(path: Path, date_format: DateFormat, encoding: str) -> FileCheck:
 
 
 def valid_invitations(
-    path: Path, date_format: DateFormat, encoding: str, rejected: list[InvitationResult]
+    path: Path,
+    date_format: DateFormat,
+    encoding: str,
+    rejected: list[InvitationResult],
+    *,
+    keys: set[str] | None = None,
 ) -> Iterator[Invitation]:
     """The file again, streamed for sending: valid rows go on; each bad row becomes a failed
-    result (every problem, with its line) and never reaches the ledger."""
+    result (every problem, with its line) and never reaches the ledger. With ``keys`` (the
+    pre-pass's), a row added to the file since is refused: it was never checked."""
     _, rows = read_rows(path, date_format=date_format, encoding=encoding)
     for row in rows:
         problems = row_problems(row)
+        if keys is not None and row.invitation.key not in keys:
+            problems = ["key: not in the file when it was checked (was it edited during the run?)"]
         if not problems:
             yield row.invitation
             continue

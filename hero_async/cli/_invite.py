@@ -11,12 +11,13 @@ import contextlib
 import datetime as dt
 import errno
 import os
+import sqlite3
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from .._client import HeroClient
-from ..bulk._claims import Campaign
+from ..bulk._claims import Campaign, LedgerError
 from ..bulk._report import BulkReport, InvitationResult
 from . import _dryrun, _output
 from ._campaigns import CampaignIndex, campaign_for, check_ledger, ledger_rows
@@ -112,17 +113,20 @@ async def _invite(args: argparse.Namespace, check: FileCheck, report_path: Path)
     campaign = campaign_for(args.file, check.keys)
     index = None if args.sandbox else CampaignIndex()
     rejected: list[InvitationResult] = []
-    async with _ledger(args) as ledger, _client(args) as hero:
-        if index is not None:
+    invitations = valid_invitations(
+        args.file, args.date_format, args.encoding, rejected, keys=check.keys
+    )
+    async with _ledger(args) as ledger:
+        if index is not None:  # before the client: a refused run starts nothing
             fresh = args.new_campaign
             await check_ledger(index, csv, campaign.fingerprint, ledger, new_campaign=fresh)
-        line(f"ledger: {ledger}")
-        async with progress(check.valid) as tracker:
+        async with _client(args) as hero, progress(check.valid) as tracker:
+            line(f"ledger: {ledger}")
             if index is not None:
                 tracker.listeners.append(_FirstSend(index, csv, campaign, ledger))
             try:
                 report = await hero.send_invitations(
-                    valid_invitations(args.file, args.date_format, args.encoding, rejected),
+                    invitations,
                     concurrency=args.concurrency,
                     rate_limit=args.rate_limit,
                     ledger=ledger,
@@ -132,9 +136,7 @@ async def _invite(args: argparse.Namespace, check: FileCheck, report_path: Path)
                 )
             finally:
                 if index is not None:
-                    rows = await ledger_rows(ledger)
-                    if rows:
-                        index.record(csv, campaign.fingerprint, ledger, rows)
+                    await _remember(index, csv, campaign, ledger)
     with report:
         for result in rejected:
             report.add(result)
@@ -147,6 +149,15 @@ async def _invite(args: argparse.Namespace, check: FileCheck, report_path: Path)
         if not args.sandbox:
             _output.unknown_hint(report.outcome_unknown, str(ledger))
         return exit_code(report)
+
+
+async def _remember(index: CampaignIndex, csv: Path, campaign: Campaign, ledger: Path) -> None:
+    """After a run (also a failed or interrupted one): how many rows the ledger holds now.
+    An unreadable ledger must not hide the run's own error, so it is left unrecorded."""
+    with contextlib.suppress(LedgerError, sqlite3.Error):
+        rows = await ledger_rows(ledger)
+        if rows:
+            index.record(csv, campaign.fingerprint, ledger, rows)
 
 
 class _FirstSend:
