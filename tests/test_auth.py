@@ -799,3 +799,41 @@ async def test_a_cancelled_caller_gets_cancelled_error_and_the_others_still_get_
     gate.set()
     assert (await stayer).token == "tok"
     await cache.aclose()
+
+
+async def test_aclose_before_the_fetch_started_leaves_no_error_in_the_loop() -> None:
+    """The flight is cancelled before it ran (no lock was ever taken): its done callback must
+    neither crash nor re-raise; the loop's exception handler hears nothing."""
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        cache = TokenCache(lambda group: asyncio.Event().wait())  # type: ignore[arg-type, return-value]
+        waiter = asyncio.create_task(cache.get("1001"))
+        await asyncio.sleep(0)  # one loop turn (not a timed wait): the waiter starts the flight
+        await cache.aclose()
+        with pytest.raises(ClientClosedError):
+            await waiter
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert reported == []
+
+
+async def test_a_caller_cancelled_while_the_client_closes_gets_cancelled_error() -> None:
+    """Its own cancellation wins: it asked to stop, so it is not told the client closed."""
+    started = asyncio.Event()
+
+    async def fetch(group: str) -> AccessToken:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    cache = TokenCache(fetch)
+    waiter = asyncio.create_task(cache.get("1001"))
+    await started.wait()
+    waiter.cancel()
+    await cache.aclose()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter

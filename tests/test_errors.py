@@ -452,9 +452,9 @@ def test_every_error_keeps_what_it_was_built_with() -> None:
         "7",
         "reset",
     )
-    malformed = MalformedResponseError("not JSON", status=200, body="<html>", path="/v1/me")
+    malformed = MalformedResponseError("not JSON", status=200, body="<html>")
     assert str(malformed) == "not JSON (status 200, 6 characters; see .body)"
-    assert (malformed.method, malformed.path, malformed.practice_group_id) == ("", "/v1/me", None)
+    assert (malformed.method, malformed.path, malformed.practice_group_id) == ("", "", None)
     located = MalformedResponseError(
         "x", status=200, body="", method="GET", path="/v1/y", practice_group_id="9"
     )

@@ -27,7 +27,10 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     "retry": ("hero_async/_retry.py", ["tests/test_retry.py"]),
     "auth": ("hero_async/_auth.py", ["tests/test_auth.py"]),
     "errors": ("hero_async/_errors.py", ["tests/test_errors.py"]),
-    "validate": ("hero_async/_validate.py", ["tests/test_validate.py"]),
+    "validate": (
+        "hero_async/_validate.py",
+        ["tests/test_validate.py", "tests/test_validate_edges.py"],
+    ),
     "fake-rules": ("hero_async/testing/_rules.py", ["tests/testing"]),
     "fake-dispatch": ("hero_async/testing/_dispatch.py", ["tests/testing"]),
     "fake-validation": ("hero_async/testing/_validation.py", ["tests/testing"]),
