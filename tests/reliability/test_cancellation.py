@@ -159,6 +159,23 @@ async def test_cancelling_at_random_moments_while_hero_is_slow(
     assert not await pending_tasks()
 
 
+HOLD = 1.0  # the fake holds these answers; every step the test takes meanwhile is ~1 ms
+
+
+async def until(condition: Callable[[], bool], turns: int = 100_000) -> None:
+    """Let the loop run until ``condition`` holds: ordering by events, not by real sleeps."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never became true")
+
+
+def _waiting_for_a_slot(hero: HeroClient) -> int:
+    waiters = hero._core._slots._waiters
+    return 0 if waiters is None else sum(not w.done() for w in waiters)
+
+
 async def _fast_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds / 50)
 
@@ -168,12 +185,12 @@ async def test_cancelling_a_call_waiting_for_a_pool_connection(
 ) -> None:
     """With the pool full, a queued call is cancelled: it leaves no waiter behind and the
     pool serves the next call once the slow ones finish."""
-    network.add_fault(Fault(latency=0.2, times=2))
+    network.add_fault(Fault(latency=HOLD, times=2))
     async with HeroClient(API_KEY, HOME, base_url=network.url, max_connections=2) as hero:
         slow = [asyncio.ensure_future(hero.practice_group_info.me()) for _ in range(2)]
-        await asyncio.sleep(0.05)
+        await until(lambda: network.max_concurrent_requests == 2)  # both held by the fake
         queued = asyncio.ensure_future(hero.practice_group_info.me())
-        await asyncio.sleep(0.02)
+        await until(lambda: _waiting_for_a_slot(hero) == 1)
         assert not queued.done()
         queued.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -188,9 +205,9 @@ async def test_cancelling_a_call_waiting_for_a_pool_connection(
 async def test_cancelling_one_waiter_of_a_shared_token_fetch_spares_the_others(
     hero: HeroClient, network: FakeHero, loop_trouble: Any
 ) -> None:
-    network.add_fault(Fault(method="POST", path=TOKEN, latency=0.05, times=1))
+    network.add_fault(Fault(method="POST", path=TOKEN, latency=HOLD, times=1))
     waiters = [asyncio.ensure_future(hero.practice_group("1005").access_token()) for _ in range(5)]
-    await asyncio.sleep(0.01)
+    await until(lambda: network.max_concurrent_requests == 1)  # the one fetch is at the fake
     waiters[0].cancel()
     waiters[3].cancel()
     outcomes = await asyncio.gather(*waiters, return_exceptions=True)
@@ -201,24 +218,31 @@ async def test_cancelling_one_waiter_of_a_shared_token_fetch_spares_the_others(
 
 
 async def test_cancelling_during_backoff_and_during_the_429_pause(
-    hero: HeroClient, network: FakeHero, loop_trouble: Any
+    network: FakeHero, loop_trouble: Any
 ) -> None:
+    """The client's sleep hook tells us when a call is in its backoff or its 429 pause (no
+    guessing with real sleeps), and holds it there until cancelled."""
+    sleeping: list[float] = []
+
+    async def held_sleep(seconds: float) -> None:
+        sleeping.append(seconds)
+        await asyncio.Event().wait()  # only cancellation ends it
+
+    hero = HeroClient(API_KEY, HOME, base_url=network.url, sleep=held_sleep)
+    await hero.__aenter__()
     network.add_fault(Fault(method="GET", path="/v1/me", status=503, times=1))
     in_backoff = asyncio.ensure_future(hero.practice_group_info.me())
-    while network.count(path="/v1/me") == 0:
-        await asyncio.sleep(0.005)
-    await asyncio.sleep(0.01)  # now sleeping before the retry
+    await until(lambda: len(sleeping) == 1)  # now sleeping before the retry
     in_backoff.cancel()
     with pytest.raises(asyncio.CancelledError):
         await in_backoff
 
-    network.add_fault(Fault(method="GET", path="/v1/me", status=429, retry_after=0.3, times=1))
+    network.add_fault(Fault(method="GET", path="/v1/me", status=429, retry_after=30, times=1))
     paused = asyncio.ensure_future(hero.practice_group_info.me())
-    while network.count(path="/v1/me", status=429) == 0:
-        await asyncio.sleep(0.005)
-    await asyncio.sleep(0.01)
+    await until(lambda: len(sleeping) == 2)  # in the client-wide 429 pause
     behind = asyncio.ensure_future(hero.practice_group("1002").locations.list())
-    await asyncio.sleep(0.01)
+    await until(lambda: len(sleeping) == 3)  # held by the same pause
+    assert network.count(path="/v1/locations") == 0
     paused.cancel()
     behind.cancel()
     for task in (paused, behind):
@@ -226,8 +250,7 @@ async def test_cancelling_during_backoff_and_during_the_429_pause(
             await task
     await settle()
     assert_pool_consistent(hero)
-    await assert_tokens_consistent(hero, network, HOME)
-    await hero.practice_group_info.me()
+    await hero.aclose()  # the 30 s pause is still on: held_sleep would hold any new call
 
 
 async def test_closing_the_client_cancels_a_token_fetch_nobody_waits_for(
