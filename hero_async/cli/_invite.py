@@ -120,23 +120,24 @@ async def _invite(args: argparse.Namespace, check: FileCheck, report_path: Path)
         if index is not None:  # before the client: a refused run starts nothing
             fresh = args.new_campaign
             await check_ledger(index, csv, campaign.fingerprint, ledger, new_campaign=fresh)
-        async with _client(args) as hero, progress(check.valid) as tracker:
+        async with _client(args) as hero:
             line(f"ledger: {ledger}")
-            if index is not None:
-                tracker.listeners.append(_FirstSend(index, csv, campaign, ledger))
-            try:
-                report = await hero.send_invitations(
-                    invitations,
-                    concurrency=args.concurrency,
-                    rate_limit=args.rate_limit,
-                    ledger=ledger,
-                    on_progress=tracker.advance,
-                    retry_unknown=args.retry_unknown,
-                    campaign=campaign,
-                )
-            finally:
+            async with progress(check.valid) as tracker:
                 if index is not None:
-                    await _remember(index, csv, campaign, ledger)
+                    tracker.listeners.append(_FirstSend(index, csv, campaign, ledger))
+                try:
+                    report = await hero.send_invitations(
+                        invitations,
+                        concurrency=args.concurrency,
+                        rate_limit=args.rate_limit,
+                        ledger=ledger,
+                        on_progress=tracker.advance,
+                        retry_unknown=args.retry_unknown,
+                        campaign=campaign,
+                    )
+                finally:
+                    if index is not None:
+                        await _remember(index, csv, campaign, ledger)
     with report:
         for result in rejected:
             report.add(result)
