@@ -40,6 +40,7 @@ WebhookEventType: TypeAlias = Literal[  # §12.1: Gen B's six + Gen C's two writ
 ]
 Sex: TypeAlias = Literal["Not known", "Not specified", "Male", "Female", "Other"]  # §9.2
 AssigneeType: TypeAlias = Literal["Admin", "AdminTeam"]  # §8.1 assignee_type
+DataSource: TypeAlias = Literal["hero", "emis", "pds", "gha", "systm_one"]  # §9.3 Patient
 # UNVERIFIED (§9.3): GET /v1/patients?field= values were not captured (emis_id was seen).
 PatientLookupField: TypeAlias = Literal[
     "emis_id", "nhs_number", "ehr_partner_id", "email", "mobile"
@@ -53,6 +54,7 @@ RECIPIENT_STATUSES: Final[tuple[str, ...]] = get_args(RecipientStatus)
 WEBHOOK_EVENT_TYPES: Final[tuple[str, ...]] = get_args(WebhookEventType)
 SEXES: Final[tuple[str, ...]] = get_args(Sex)
 ASSIGNEE_TYPES: Final[tuple[str, ...]] = get_args(AssigneeType)
+DATA_SOURCES: Final[tuple[str, ...]] = get_args(DataSource)
 PATIENT_LOOKUP_FIELDS: Final[tuple[str, ...]] = get_args(PatientLookupField)
 
 _MIN_YEAR: Final = 1900  # no Hero date (dob, expiry, slot window) is older; catches typos

@@ -1234,3 +1234,15 @@ def test_help_shows_each_resource_with_its_docstring() -> None:
     text = pydoc.render_doc(HeroClient, renderer=pydoc.plaintext)
     assert "cached_property object" not in text
     assert "``/v1/messages``" in text
+
+
+async def test_register_checks_data_source_before_sending(
+    client: ClientFactory, api: FakeHero
+) -> None:
+    hero = await client()
+    with pytest.raises(ValidationError, match="data_source"):
+        await hero.patients.register(
+            dob="1980-01-31", first_name="J", last_name="D", mobile="07700900123",
+            data_source="excel",  # type: ignore[arg-type]
+        )  # fmt: skip
+    assert api.count() == 0

@@ -78,7 +78,7 @@ class Patients(Resource):
         postcode: str | None = None,
         county: str | None = None,
         country: str | None = None,
-        data_source: str | None = None,
+        data_source: v.DataSource | None = None,
         ehr_partner_id: str | None = None,
     ) -> RegisteredPatient:
         """``POST /v1/patients/register``: create the patient, or update the one with the same
@@ -92,6 +92,7 @@ class Patients(Resource):
             nhs_number=optional(v.nhs_number, nhs_number, "nhs_number"),
             email=None if email is None else v.contact_detail(email, "email", "email"),
             sex=optional(_sex, sex, "sex"),
+            data_source=optional(_data_source, data_source, "data_source"),
             **_texts(
                 title=title,
                 landline=landline,
@@ -101,7 +102,6 @@ class Patients(Resource):
                 postcode=postcode,
                 county=county,
                 country=country,
-                data_source=data_source,
                 ehr_partner_id=ehr_partner_id,
             ),
         )
@@ -195,6 +195,10 @@ def _path(patient_id: str) -> str:
 
 def _sex(value: object, field: str) -> str:
     return v.choice(value, field, v.SEXES)
+
+
+def _data_source(value: object, field: str) -> str:
+    return v.choice(value, field, v.DATA_SOURCES)
 
 
 def _texts(**given: str | None) -> dict[str, str | None]:

@@ -60,6 +60,8 @@ BATCH_RECIPIENT_STATUSES: Final = (
     "QUEUED",
 )
 SEXES: Final = ("Not known", "Not specified", "Male", "Female", "Other")
+# §9.3 Patient.data_source; register takes the same set (UNVERIFIED: its type was not shown).
+PATIENT_DATA_SOURCES: Final = ("hero", "emis", "pds", "gha", "systm_one")
 WEBHOOK_EVENT_TYPES: Final = (
     "appointment.confirmed",
     "appointment.cancelled",

@@ -23,6 +23,7 @@ from typing import IO
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec" / "openapi.yaml"
+CONFIG = pathlib.Path(__file__).with_name("schemathesis.toml")
 SEED = 20261201
 # 100 examples per operation: ~5,000 requests, ~50 s on 2 vCPUs (measured 2026-12-01).
 MAX_EXAMPLES = os.environ.get("CONFORMANCE_MAX_EXAMPLES", "100")
@@ -77,7 +78,7 @@ def run(extra: list[str], errors: IO[bytes]) -> int:
     code = 1
     try:
         command = [
-            schemathesis(), "run", str(SPEC),
+            schemathesis(), "--config-file", str(CONFIG), "run", str(SPEC),
             "--url", f"http://127.0.0.1:{port}",
             "--header", f"x-api-key: {SANDBOX_API_KEY}",
             "--header", f"x-practice-group-id: {SANDBOX_PRACTICE_GROUP_ID}",

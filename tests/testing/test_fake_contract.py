@@ -205,3 +205,14 @@ async def test_sent_messages_are_listed(hero: Caller) -> None:
     assert page["data"][0]["patient_id"] == "501"
     other = await hero.ok("GET", "/v1/messages", group="1002")
     assert other["count"] == 0  # another group's messages stay private
+
+
+async def test_register_refuses_a_data_source_outside_the_patient_enum(hero: Caller) -> None:
+    """Found by the conformance run: an echoed free-text data_source broke GET /v1/patients."""
+    body = {"dob": "1980-01-31", "first_name": "A", "last_name": "B", "mobile": "07700900123"}
+    reply = await hero("POST", "/v1/patients/register", {**body, "data_source": "excel"})
+    assert reply.status == 400
+    assert reply.body["message"][0]["path"] == ["data_source"]
+    ok = await hero.ok("POST", "/v1/patients/register", {**body, "data_source": "emis"})
+    patient = await hero.ok("GET", f"/v1/patients/{ok['patient_id']}")
+    assert patient["data_source"] == "emis"

@@ -8,6 +8,7 @@ from hero_async.testing import _pds
 from hero_async.testing._query import Query, envelope
 from hero_async.testing._rules import (
     IDENTITY_CHECK_LOGIN_BASE,
+    PATIENT_DATA_SOURCES,
     PATIENT_SEARCH_FIELDS,
     SEXES,
     V3_PATIENT_FILTERS,
@@ -25,7 +26,6 @@ _REGISTER_TEXT = (
     "country",
     "postcode",
     "county",
-    "data_source",
     "email",
     "ehr_partner_id",
 )
@@ -73,6 +73,7 @@ def register_patient(call: Call) -> Json:
         "mobile": fields.text("mobile", required=True, nonempty=True),
         "sex": fields.text("sex", choices=SEXES),
         "nhs_number": fields.nhs_number("nhs_number"),
+        "data_source": fields.text("data_source", choices=PATIENT_DATA_SOURCES),
     }
     values.update((key, fields.text(key)) for key in _REGISTER_TEXT)
     fields.done()
