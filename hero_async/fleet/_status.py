@@ -1,8 +1,9 @@
 """What a campaign looks like now (status) and the final per-key report (same shape as
 ``invite``'s: a :class:`hero_async.bulk.BulkReport`).
 
-A key's report row is its latest result, except that a re-run's "skipped (already sent)"
-stays "sent" with the ledger's ids. A key whose shard never finished is reported from its
+A key's report row is its latest result, except that a "skipped" one (already sent, or
+claimed by another run at the time) is reported from the ledger's row: sent with its ids, or
+outcome_unknown for a claim whose run died. A key whose shard never finished is reported from its
 ledger row (a claim without an answer is ``outcome_unknown``), or ``failed`` ``NotStarted``
 (retryable) when no run reached it.
 """
@@ -39,7 +40,7 @@ _LEDGER_TO_REPORT = {
 def _row(row: tuple[Any, ...]) -> InvitationResult:
     key, group, state, *result = row[:11]
     ledger_state, *ledger = row[11:]
-    if state is not None and not (state == "skipped" and ledger_state == "sent"):
+    if state is not None and not (state == "skipped" and ledger_state is not None):
         return InvitationResult(key, group, state, *result)
     if ledger_state is None:
         return InvitationResult(
