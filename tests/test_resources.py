@@ -1125,7 +1125,10 @@ async def test_register_pds_is_resent_after_a_5xx(client: ClientFactory, api: Fa
 # --- tolerant 2xx answers (issue 12) ------------------------------------------------------
 
 
-@pytest.mark.parametrize("answer", [{"body": ""}, {"payload": {}}, {"payload": {"ok": True}}])
+@pytest.mark.parametrize(
+    "answer",
+    [{"body": ""}, {"payload": {}}, {"payload": {"ok": True}}, {"payload": {"id": {"x": 1}}}],
+)
 async def test_cancel_with_an_empty_or_id_less_answer_succeeds(
     client: ClientFactory, api: FakeHero, answer: dict[str, Any]
 ) -> None:

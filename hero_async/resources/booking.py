@@ -200,7 +200,7 @@ class Appointments(Resource):
             ),
         )
         data = await self._scope.request("PATCH", f"{_path(appointment_id)}/cancel", json=fields)
-        if not isinstance(data, Mapping) or data.get("id") is None:
+        if not isinstance(data, Mapping) or type(data.get("id")) not in (str, int):
             return None  # Hero cancelled; the answer carries no appointment to read
         return load(Appointment, data)
 
