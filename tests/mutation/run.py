@@ -31,7 +31,10 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "hero_async/_validate.py",
         ["tests/test_validate.py", "tests/test_validate_edges.py"],
     ),
-    "fake-rules": ("hero_async/testing/_rules.py", ["tests/testing"]),
+    "fake-rules": (
+        "hero_async/testing/_rules.py",
+        ["tests/testing", "tests/test_fake_rules_scope.py"],
+    ),
     "fake-dispatch": ("hero_async/testing/_dispatch.py", ["tests/testing"]),
     "fake-validation": ("hero_async/testing/_validation.py", ["tests/testing"]),
 }
