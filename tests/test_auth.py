@@ -830,10 +830,15 @@ async def test_a_caller_cancelled_while_the_client_closes_gets_cancelled_error()
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    cache = TokenCache(fetch)
-    waiter = asyncio.create_task(cache.get("1001"))
-    await started.wait()
-    waiter.cancel()
-    await cache.aclose()
-    with pytest.raises(asyncio.CancelledError):
-        await waiter
+    for turns in range(4):  # the caller's cancel lands before, with, and after the flight's
+        started.clear()
+        cache = TokenCache(fetch)
+        waiter = asyncio.create_task(cache.get("1001"))
+        await started.wait()
+        closing = asyncio.create_task(cache.aclose())
+        for _ in range(turns):
+            await asyncio.sleep(0)  # loop turns, not time: moves the cancel along the close
+        waiter.cancel()
+        await closing
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
