@@ -157,11 +157,27 @@ async def test_truncated_or_non_object_json_is_a_malformed_response(
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"id": {"nested": 1}}, "id"),
         ({"id": "5", "active": "yes"}, "active"),
         ({"id": "5", "maximum_uses": "many"}, "maximum_uses"),
         ({"id": "5", "expiry_date": 20261231}, "expiry_date"),
         ({"id": "5", "meta": "none"}, "meta"),
+    ],
+)
+async def test_a_wrong_type_in_an_optional_field_is_read_as_its_default(
+    server: Server, body: dict[str, Any], field: str
+) -> None:
+    """Issue 12: a 2xx never fails over a field the caller may not need; ``raw`` keeps it."""
+    server.route("GET", "/v1/booking_links/5", raw(_dumps(body)))
+    async with await client_for(server) as hero:
+        link = await hero.booking_links.get("5")
+    assert link.id == "5"
+    assert link.raw[field] == body[field]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"id": {"nested": 1}}, "id"),
         ({"short_link": "https://x"}, "id"),
     ],
 )
