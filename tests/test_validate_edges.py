@@ -124,3 +124,45 @@ def test_header_value_message_points_at_a_trailing_newline() -> None:
     assert problem(lambda: v.header_value("1001\n", "group")) == (
         "must be printable ASCII without line breaks (check for a trailing newline)"
     )
+
+
+MESSAGES = [
+    (lambda: v.nhs_number(None), "expected a string, got NoneType"),
+    (lambda: v.opaque_id("a\rb", "f"), "must not contain control characters (CR, LF, NUL...)"),
+    (lambda: v.opaque_id("a/b", "f"), "must not contain '/', '\\', '?', '#' or be '.' or '..'"),
+    (lambda: v.header_value("", "f"), "must not be empty"),
+    (lambda: v.header_value(" 1001", "f"), "has leading or trailing spaces (copy-paste slip?)"),
+    (lambda: v.date(dt.datetime(2024, 1, 1), "f"), "expected a date, got a datetime (use .date())"),
+    (lambda: v.date("2024-02-30", "f"), "is not a real calendar date"),
+    (lambda: v.date(20240101, "f"), "expected a datetime.date or a 'YYYY-MM-DD' string"),
+    (
+        lambda: v.date("2024-01-02", "f", not_future=True, today=dt.date(2024, 1, 1)),
+        "must not be in the future",
+    ),
+    (lambda: v.datetime_("2024-05-01", "f"), "needs a time and zone, e.g. '2024-05-01T09:30:00Z'"),
+    (lambda: v.datetime_("2024-05-01Tnoon", "f"), "is not an ISO 8601 date-time"),
+    (lambda: v.datetime_(7, "f"), "expected an aware datetime or an ISO 8601 string"),
+    (lambda: v.text("", "f"), "must not be empty"),
+    (lambda: v.text("a\x00b", "f"), "must not contain NUL characters"),
+    (lambda: v.positive_int("3", "f"), "expected an int, got str"),
+    (lambda: v.boolean(1, "f"), "expected True or False, got int"),
+    (lambda: v.url("https://a b", "f"), "must not contain spaces or control characters"),
+    (lambda: v.url("https://h:abc/", "f"), "is not a valid URL"),
+    (lambda: v.url("ftp://host/", "f"), "must be an absolute https:// URL"),
+    (
+        lambda: v.url("http://example.org/", "f"),
+        "must use https (http is allowed only for localhost)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("check", "expected"), MESSAGES)
+def test_each_rule_says_what_to_fix(check: Callable[[], object], expected: str) -> None:
+    assert problem(check) == expected
+
+
+def test_the_error_names_the_field() -> None:
+    with pytest.raises(ValidationError) as info:
+        v.text("\ud800", "message")
+    assert info.value.field == "message"
+    assert info.value.problem == "contains an unpaired surrogate (not valid Unicode text)"
