@@ -7,7 +7,7 @@ import time
 
 from reliability_support import API_KEY, GROUPS, HOME, acquired_connections, pending_tasks
 
-from hero_async import HeroClient
+from hero_async import HeroClient, LocalRateLimiter
 from hero_async.testing import FakeHero, Fault
 
 CALLS = 10_000
@@ -38,21 +38,29 @@ async def test_ten_thousand_concurrent_calls_never_exceed_the_pool(network: Fake
     assert not await pending_tasks()
 
 
+def _in_flight(fake: FakeHero) -> int:
+    return fake._dispatcher.in_flight
+
+
 async def test_a_429_storm_costs_a_bounded_number_of_requests(network: FakeHero) -> None:
-    """Hero answers 429 (Retry-After: 1) to everything for half a second. The shared pause
-    must hold back every request that has not gone out yet, including those queued for a
-    pool connection: only what was already on the wire meets the storm, so the number of
-    429s is about one pool's worth, not one per waiting call."""
+    """Hero answers 429 (Retry-After: 1) to everything until the client has paused. The
+    shared pause must hold back every request that has not gone out yet, including those
+    queued for a pool connection: only what was already on the wire meets the storm, so the
+    number of 429s is about one pool's worth, not one per waiting call. The storm ends on an
+    event (the client paused), not after a real sleep, so CPU speed cannot change the count."""
     async with HeroClient(API_KEY, HOME, base_url=network.url, max_connections=POOL) as hero:
         await hero.practice_group_info.me()  # warm: one connection open
         storm = network.add_fault(Fault(status=429, retry_after=1, times=None))
         storm_seconds: list[float] = []
+        limiter = hero._core.limiter
+        assert isinstance(limiter, LocalRateLimiter)
 
         async def end_storm() -> None:
-            while storm.hits == 0:
-                await asyncio.sleep(0.005)
+            while not (storm.hits and limiter.paused_until > time.monotonic()):
+                await asyncio.sleep(0)
             began = time.monotonic()
-            await asyncio.sleep(0.5)
+            while _in_flight(network):
+                await asyncio.sleep(0)  # what was on the wire has met the storm
             storm.remove()
             storm_seconds.append(time.monotonic() - began)
 
