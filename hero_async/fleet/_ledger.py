@@ -14,7 +14,7 @@ Many ledgers share the tables; ``name`` (a campaign's name, for the fleet) tells
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
 import psycopg
@@ -67,7 +67,9 @@ WHERE e.ledger = %(ledger)s AND e.state IN {_CLAIMS} AND NOT EXISTS (
 
 class PostgresLedger:
     """A claim store in PostgreSQL. ``clock`` (epoch seconds) replaces the database clock
-    for tests only; production leases always use the server's clock."""
+    for tests only; production leases always use the server's clock. ``before_claim`` is
+    awaited before every claim: the fleet passes the rate limiter's ``prepay`` so that a
+    claim is taken only once its request may go out."""
 
     def __init__(
         self,
@@ -77,6 +79,7 @@ class PostgresLedger:
         lease_seconds: float = LEASE_SECONDS,
         clock: Clock | None = None,
         owns_pool: bool = False,
+        before_claim: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
         self._name = name
@@ -84,6 +87,7 @@ class PostgresLedger:
         self._clock = clock
         self._owns_pool = owns_pool
         self._run: RunInfo | None = None
+        self._before_claim = before_claim  # e.g. PostgresRateLimiter.prepay
 
     @classmethod
     async def open(
@@ -141,6 +145,8 @@ class PostgresLedger:
     ) -> int | None:
         if self._run is None:  # no live run: nothing may be claimed in its name
             return None
+        if self._before_claim is not None:
+            await self._before_claim()
         args = self._args(**_values(entry), expect=expect_epoch, from_unknown=from_unknown)
         row = await self._one(_INSERT if expect_epoch == 0 else _CLAIM, args)
         return None if row is None else int(row[0])

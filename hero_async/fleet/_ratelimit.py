@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -62,6 +63,9 @@ class PostgresRateLimiter:
         self._lock = asyncio.Lock()
         self._paused_until = 0.0  # this process's own 429s, known before the database has them
         self._pauses: set[asyncio.Task[None]] = set()
+        self._prepaid: weakref.WeakKeyDictionary[asyncio.Task[Any], bool] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def set_rate(self, rate: float | None) -> None:
         if rate is not None and not rate > 0:
@@ -70,7 +74,20 @@ class PostgresRateLimiter:
             async with self._pool.connection() as conn:
                 await conn.execute(_SET_RATE, {"k": self._key, "i": 1.0 / rate if rate else 0.0})
 
+    async def prepay(self) -> None:
+        """Take this task's next permit now: the ledger calls it just before a claim, so a
+        key is claimed only once its request may go out (a killed worker then leaves only
+        its truly in-flight keys unknown, not every key queued behind the rate limit). The
+        task's next ``acquire`` spends it without waiting."""
+        await self.acquire()
+        task = asyncio.current_task()
+        if task is not None:
+            self._prepaid[task] = True
+
     async def acquire(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and self._prepaid.pop(task, False):
+            return  # paid for by prepay() just before this task's claim
         async with self._lock:
             while True:
                 local = self._paused_until - self._monotonic()

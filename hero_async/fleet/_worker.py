@@ -101,12 +101,13 @@ class _Worker:
         self,
         pool: AsyncConnectionPool[Any],
         hero: HeroClient,
+        limiter: PostgresRateLimiter,
         *,
         concurrency: int,
         lease_seconds: float,
         stalled_after: float,
     ) -> None:
-        self.pool, self.hero = pool, hero
+        self.pool, self.hero, self.limiter = pool, hero, limiter
         self.concurrency, self.lease, self.stalled_after = concurrency, lease_seconds, stalled_after
         self.app: App | None = None
 
@@ -129,7 +130,9 @@ class _Worker:
                 (campaign,),
             )
             ident = await cur.fetchone()
-        ledger = PostgresLedger(self.pool, campaign, lease_seconds=self.lease)
+        ledger = PostgresLedger(
+            self.pool, campaign, lease_seconds=self.lease, before_claim=self.limiter.prepay
+        )
         sink = _Results(self.pool, campaign)
         report = await self.hero.send_invitations(
             invitations,
@@ -198,6 +201,7 @@ async def run_worker(
             worker = _Worker(
                 pool,
                 hero,
+                limiter,
                 concurrency=concurrency,
                 lease_seconds=lease_seconds,
                 stalled_after=stalled_after,

@@ -135,7 +135,8 @@ async def test_chaos_fleet(database_url: str, tmp_path: Path) -> None:
             and (200 <= r.status < 300 or r.fault == "drop_after")
         )
         total, throttled = fake.count(), fake.count(status=429)
-    rows = json.loads(report.read_text())["results"]
+    written = json.loads(report.read_text())
+    rows = written["results"]
     assert sorted(r["key"] for r in rows) == sorted(keys)
     assert max(sent.values()) == 1  # 0 duplicate messages
     assert links <= len(keys)
@@ -143,5 +144,5 @@ async def test_chaos_fleet(database_url: str, tmp_path: Path) -> None:
     assert throttled < 0.02 * total, (throttled, total)
     print(
         f"kills {kills}, requests {total}, 429s {throttled}, worst 5 s {rate.worst():.1f}/s,"
-        f" messages {len(sent)}, links {links}"
+        f" messages {len(sent)}, links {links}, report {written['counts']}"
     )

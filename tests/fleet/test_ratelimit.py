@@ -82,3 +82,42 @@ async def test_no_cap_and_no_pause_means_no_wait(pools: list) -> None:
 async def test_rate_must_be_positive(pools: list) -> None:
     with pytest.raises(ValueError, match="positive"):
         await Recorded(pools[0]).set_rate(0.0)
+
+
+async def test_a_prepaid_permit_is_spent_by_the_same_tasks_next_acquire(
+    pools: list[AsyncConnectionPool],
+) -> None:
+    worker = Recorded(pools[0])
+    await worker.set_rate(10.0)
+    await worker.prepay()  # the ledger, just before a claim
+    await worker.acquire()  # the claimed request: no second reservation
+    assert len(worker.starts) == 1
+    await worker.acquire()  # the next request pays again
+    assert len(worker.starts) == 2
+
+    async def other_task() -> None:
+        await worker.acquire()  # another task's acquire never spends this task's permit
+
+    await worker.prepay()
+    await asyncio.create_task(other_task())
+    assert len(worker.starts) == 4
+
+
+async def test_the_ledger_takes_the_permit_before_it_claims(database_url: str) -> None:
+    from hero_async.bulk import LedgerEntry, RunInfo, State
+    from hero_async.fleet import PostgresLedger
+
+    order: list[str] = []
+
+    async def permit() -> None:
+        order.append("permit")
+
+    ledger = await PostgresLedger.open(database_url, "l")
+    ledger._before_claim = permit
+    try:
+        await ledger.begin(RunInfo.here(), None)
+        entry = LedgerEntry("k1", "1002", State.LINK_CLAIMED, step="link")
+        assert await ledger.claim(entry, expect_epoch=0) == 1
+        assert order == ["permit"]
+    finally:
+        await ledger.close()
