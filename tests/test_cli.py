@@ -199,3 +199,23 @@ def test_a_row_added_after_the_check_is_not_sent(tmp_path: Path) -> None:
     sent = list(valid_invitations(csv, "auto", "utf-8", rejected, keys=check.keys))
     assert [item.key for item in sent] == ["a"]
     assert [(r.key, r.state) for r in rejected] == [("b", "failed")]
+
+
+def test_dry_run_is_a_summary_that_flags_repeated_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dry-run prints counts, not one line per row; a repeated key and a bad row are named
+    with their lines; exit 1 because a row would fail; nothing is written."""
+    csv = tmp_path / "x.csv"
+    header = "key,practice_group_id,appointment_type_id,location_id,patient_id\n"
+    rows = "".join(f"k{n},1002,10,20,{n + 1}\n" for n in range(50))
+    csv.write_text(header + rows + "k3,1002,10,20,4\nbad,1002,ten,20,5\n")
+    assert _main.main(["invite", str(csv), "--dry-run", "--sandbox"]) == 1
+    err = capsys.readouterr().err
+    assert "line 52 (key k3): key: used by an earlier row too" in err
+    assert "line 53 (key bad): appointment_type_id:" in err
+    assert "     50  would send" in err
+    assert "      1  would skip (key repeated in the file)" in err
+    assert "      1  would fail" in err
+    assert len(err.splitlines()) < 15
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
