@@ -102,7 +102,10 @@ class PostgresRateLimiter:
 
     async def _reserve(self) -> tuple[float, float]:
         with unavailable():
-            async with self._pool.connection() as conn:
+            async with self._pool.connection() as conn, conn.transaction():
+                # A reservation lost in a server crash costs nothing (the slot just passes
+                # unused), so it need not wait for the WAL flush a ledger claim needs.
+                await conn.execute(b"SET LOCAL synchronous_commit = off")
                 cur = await conn.execute(_RESERVE, (self._key,))
                 row = await cur.fetchone()
         assert row is not None  # an upsert … RETURNING always returns its row
