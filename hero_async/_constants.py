@@ -58,6 +58,8 @@ BREAKER_COOLDOWN_SECONDS = 30.0
 # How long a job waits out one group's outage (cool-downs and probes) before reporting the rest
 # of that group failed (retryable) with CircuitOpen.
 DEFAULT_MAX_OUTAGE_SECONDS = 600.0
+# While a group's probe is in flight, its other invitations look again after this long.
+BREAKER_PROBE_WAIT_SECONDS = 1.0
 
 # Adaptive rate (the client learns the key's limit from 429s; see _ratelimit). Starts are
 # counted over this window to know what we were sending when Hero said 429.

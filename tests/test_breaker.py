@@ -333,3 +333,31 @@ async def test_paused_group_still_skips_keys_already_sent(
             "CircuitOpen": 10,
         }
         assert len(fake.messages) == 10
+
+
+def test_hold_says_how_long_to_set_a_refused_invitation_aside() -> None:
+    """What a job needs to wait an outage out: until the cool-down ends, then briefly while
+    the probe decides, and None once the outage has lasted max_outage (fail CircuitOpen)."""
+    breaker, clock = _breaker(cooldown=10.0)
+    assert breaker.hold(G, max_outage=60) == 0.0  # closed: nothing to wait for
+    _trip(breaker, 4)
+    clock.advance(4)
+    assert breaker.hold(G, max_outage=60) == pytest.approx(6.0)
+    clock.advance(6)
+    assert breaker.allow(G) is Admission.PROBE
+    assert breaker.hold(G, max_outage=60) == C.BREAKER_PROBE_WAIT_SECONDS
+    breaker.record(G, trouble=True, probe=True)  # still down: another cool-down
+    assert breaker.hold(G, max_outage=60) == pytest.approx(10.0)
+    clock.advance(50)
+    assert breaker.hold(G, max_outage=60) is None  # 60 s of outage: stop waiting
+    assert breaker.hold(G, max_outage=61) == C.BREAKER_PROBE_WAIT_SECONDS
+
+
+def test_hold_after_the_probe_closed_the_breaker_is_zero() -> None:
+    breaker, clock = _breaker(cooldown=10.0)
+    _trip(breaker, 4)
+    clock.advance(10)
+    assert breaker.allow(G) is Admission.PROBE
+    breaker.record(G, trouble=False, probe=True)
+    assert breaker.hold(G, max_outage=60) == 0.0
+    assert breaker.allow(G) is Admission.PASS

@@ -102,6 +102,20 @@ class CircuitBreaker:
         A job compares this with its ``max_outage`` to decide when to stop waiting."""
         return self._open_since.get(group)
 
+    def hold(self, group: str, *, max_outage: float) -> float | None:
+        """For an invitation ``allow`` refused: seconds to set it aside before asking again
+        (its group's outage is being waited out), or None once the outage has lasted
+        ``max_outage`` seconds -- then the job reports it failed (retryable) CircuitOpen."""
+        since, until = self._open_since.get(group), self._open_until.get(group)
+        if since is None or until is None:
+            return 0.0  # closed meanwhile: ask again now
+        now = self._clock()
+        if now - since >= max_outage:
+            return None
+        if group in self._probing or now >= until:  # a probe is deciding: look again soon
+            return min(self._cooldown, C.BREAKER_PROBE_WAIT_SECONDS)
+        return until - now
+
     def _open(self, group: str) -> None:
         now = self._clock()
         self._open_until[group] = now + self._cooldown
