@@ -74,11 +74,12 @@ def pids_of_workers() -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text().split()
+                stat = (entry / "stat").read_text()
+                stat = stat[stat.rindex(")") + 2 :].split()  # after "(comm)", which may have spaces
                 argv = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if int(stat[3]) == own and b"worker" in argv and argv[1:2] == [HERO.encode()]:
+            if int(stat[1]) == own and b"worker" in argv and argv[1:2] == [HERO.encode()]:
                 found.append(int(entry.name))
     return found
 
