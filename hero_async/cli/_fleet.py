@@ -90,9 +90,25 @@ def _fleet() -> Any:
     return fleet
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    import psycopg
+    import psycopg_pool
+
+    return (psycopg.Error, psycopg_pool.PoolTimeout)
+
+
+def _run(job: Any) -> int:
+    """Exit 2 with one line when the database cannot be used (its text has no password)."""
+    try:
+        return int(asyncio.run(job) or 0)
+    except _database_errors() as exc:
+        first = str(exc).strip().splitlines()[:1]
+        raise UsageError(f"database: {type(exc).__name__}: {''.join(first)}") from None
+
+
 def run_campaign(args: argparse.Namespace) -> int:
     campaign = _fleet().Campaign(_url(args), args.name)
-    return int(asyncio.run(_ACTIONS[args.action](campaign, args)))
+    return _run(_ACTIONS[args.action](campaign, args))
 
 
 async def _submit(campaign: Any, args: argparse.Namespace) -> int:
@@ -142,7 +158,7 @@ def run_worker(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency, --jobs and --stalled-after must be positive")
     if args.rate_limit is not None and args.rate_limit <= 0:
         raise UsageError("--rate-limit must be positive")
-    asyncio.run(
+    _run(
         fleet.run_worker(
             _url(args),
             base_url=args.base_url,

@@ -17,7 +17,11 @@ __all__ = ["key_id", "open_pool", "unavailable"]
 
 
 async def open_pool(url: str, *, max_size: int = 10) -> psycopg_pool.AsyncConnectionPool[Any]:
-    """An open pool on ``url`` (a postgresql:// URL or a libpq conninfo string)."""
+    """An open pool on ``url`` (a postgresql:// URL or a libpq conninfo string), the schema
+    migrated. A database that cannot be reached fails at once (one direct connection first),
+    not after the pool's retries."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await migrate(conn)
     pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
         url,
         min_size=1,
@@ -28,8 +32,6 @@ async def open_pool(url: str, *, max_size: int = 10) -> psycopg_pool.AsyncConnec
     )
     try:
         await pool.open(wait=True, timeout=30)
-        async with pool.connection() as conn:
-            await migrate(conn)
     except BaseException:
         await pool.close()
         raise

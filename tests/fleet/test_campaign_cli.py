@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -138,3 +139,16 @@ async def test_without_a_database_url_it_says_so(argv: list[str]) -> None:
     env = {k: v for k, v in os.environ.items() if k != "HERO_DATABASE_URL"}
     code, _, err = await hero_async(*argv, env=env)
     assert (code, "HERO_DATABASE_URL" in err) == (2, True)
+
+
+async def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://hero:SECRET-PW@127.0.0.1:{port}/x"
+    code, _, err = await hero_async(
+        "campaign", "status", "x", "--database", url, env=dict(os.environ)
+    )
+    assert (code, err.startswith("hero-async: database:")) == (2, True), err
+    assert "SECRET-PW" not in err
+    assert len(err.strip().splitlines()) == 1
