@@ -127,7 +127,7 @@ def test_header_value_message_points_at_a_trailing_newline() -> None:
 
 
 MESSAGES = [
-    (lambda: v.nhs_number(None), "expected a string, got NoneType"),
+    (lambda: v.text(7, "f"), "expected a string, got int"),
     (lambda: v.opaque_id("a\rb", "f"), "must not contain control characters (CR, LF, NUL...)"),
     (lambda: v.opaque_id("a/b", "f"), "must not contain '/', '\\', '?', '#' or be '.' or '..'"),
     (lambda: v.header_value("", "f"), "must not be empty"),
