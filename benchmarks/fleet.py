@@ -23,7 +23,7 @@ sys.path[:0] = [str(ROOT / "tests" / "fleet"), str(ROOT / "tests" / "reliability
 import pgcluster  # noqa: E402
 import psycopg  # noqa: E402
 from reliability_support import build_network  # noqa: E402
-from test_campaign_cli import hero_async, write_csv  # noqa: E402
+from test_fleet_campaign_cli import hero_async, write_csv  # noqa: E402
 
 from hero_async.bulk import LedgerEntry, RunInfo, SqliteLedger, State  # noqa: E402
 from hero_async.fleet import PostgresLedger  # noqa: E402

@@ -16,7 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
-from test_campaign_cli import HERO, hero_async, messages_per_key, write_csv
+from test_fleet_campaign_cli import HERO, hero_async, messages_per_key, write_csv
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "reliability"))
 from reliability_support import build_network
