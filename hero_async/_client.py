@@ -23,7 +23,15 @@ from ._errors import ValidationError
 from ._ratelimit import LocalRateLimiter, RateLimiter
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, ClientSession, Timeouts, Transport
-from .bulk import DEFAULT_CONCURRENCY, BulkReport, Invitation, InvitationResult, Ledger, Outcome
+from .bulk import (
+    DEFAULT_CONCURRENCY,
+    BulkReport,
+    Campaign,
+    Invitation,
+    InvitationResult,
+    Ledger,
+    Outcome,
+)
 from .bulk import fan_out as _fan_out
 from .bulk import send_invitations as _send_invitations
 from .bulk._fanout import DEFAULT_FAN_OUT_CONCURRENCY
@@ -123,11 +131,14 @@ class PracticeGroupView(Resources):
         ledger: Ledger | str | Path | None = None,
         on_progress: Callable[[InvitationResult], object] | None = None,
         retry_unknown: bool = False,
+        campaign: Campaign | None = None,
     ) -> BulkReport:
         """Register → link → message for every invitation; every key ends in the report.
 
         Pass ``ledger`` (a SQLite path or a Ledger) for real jobs: it makes re-runs resume
-        and guarantees a patient is never messaged twice for one key.
+        and guarantees a patient is never messaged twice for one key, even with several
+        processes running the same job on it. ``campaign`` (``Campaign.of(name, keys)``)
+        makes the ledger refuse another job's input.
         """
         self._core.ensure_open()
         return await _send_invitations(
@@ -138,6 +149,7 @@ class PracticeGroupView(Resources):
             ledger=ledger,
             on_progress=on_progress,
             retry_unknown=retry_unknown,
+            campaign=campaign,
         )
 
     def _bulk_view(self, practice_group_id: str, cap: RateLimiter | None) -> PracticeGroupView:

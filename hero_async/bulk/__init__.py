@@ -4,6 +4,7 @@ from ._claims import (
     LEASE_SECONDS,
     Campaign,
     ForeignLedgerError,
+    Ledger,
     LedgerEntry,
     LedgerError,
     LedgerUnavailableError,
@@ -11,19 +12,18 @@ from ._claims import (
     RunInfo,
     State,
 )
-from ._claims import Ledger as ClaimStore
 from ._fanout import Outcome, fan_out
 from ._invitation import Invitation
-from ._ledger import Ledger, NullLedger, RunLedger, SqliteLedger
 from ._pipeline import DEFAULT_CONCURRENCY, ViewFor, send_invitations
 from ._report import BulkReport, InvitationResult
+from ._runledger import NullLedger, RunLedger
+from ._sqlite import SqliteLedger
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "LEASE_SECONDS",
     "BulkReport",
     "Campaign",
-    "ClaimStore",
     "ForeignLedgerError",
     "Invitation",
     "InvitationResult",

@@ -165,6 +165,7 @@ class Ledger(Protocol):
         key, owned by this run. Succeeds only if the stored row's epoch equals
         ``expect_epoch`` (0: no row exists) and the stored state is
 
+        * not sent (final),
         * not a claim, or a claim owned by this run (the link answer + message claim write),
         * not outcome_unknown, unless ``from_unknown``.
 

@@ -30,9 +30,11 @@ from .._errors import (
 from .._ratelimit import LocalRateLimiter, RateLimiter
 from ..resources import Requester
 from ._breaker import CircuitBreaker
+from ._claims import LEASE_SECONDS, Campaign, Ledger, RunInfo
 from ._invitation import Invitation, Plan, plan
-from ._ledger import Ledger, RunLedger, SqliteLedger
 from ._report import FAILED, SKIPPED, BulkReport, InvitationResult
+from ._runledger import RunLedger
+from ._sqlite import SqliteLedger
 from ._steps import InvitationRun
 
 __all__ = ["DEFAULT_CONCURRENCY", "Shard", "ViewFor", "send_invitations"]
@@ -65,12 +67,19 @@ async def send_invitations(
     ledger: Ledger | str | Path | None = None,
     on_progress: Progress | None = None,
     retry_unknown: bool = False,
+    campaign: Campaign | None = None,
 ) -> BulkReport:
-    """Invite every patient; see ``Job`` for the guarantees. ``ledger`` may be a SQLite path."""
+    """Invite every patient; see ``Job`` for the guarantees. ``ledger`` may be a SQLite path.
+    ``campaign``: the job's identity; a ledger recorded for another one is refused before
+    any request (see ``Ledger.begin``)."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     async with contextlib.AsyncExitStack() as stack:
         store = _open_ledger(ledger, stack)
+        await store.begin(RunInfo.here(), campaign)
+        stack.push_async_callback(store.end)  # also on cancel: held claims become unknown
+        renewer = asyncio.ensure_future(_keep_alive(store))
+        stack.callback(renewer.cancel)
         job = Job(
             view_for,
             store,
@@ -87,9 +96,18 @@ async def send_invitations(
     return job.report
 
 
+async def _keep_alive(store: Ledger) -> None:
+    """Renew this run's lease while it lives, sweeping dead runs' claims on the way (a
+    real sleep: production pacing only; tests drive renew/sweep directly)."""
+    while True:
+        await asyncio.sleep(LEASE_SECONDS / 3)
+        await store.renew()
+        await store.sweep()
+
+
 def _open_ledger(ledger: Ledger | str | Path | None, stack: contextlib.AsyncExitStack) -> Ledger:
-    """A path opens a SQLite ledger; None a throwaway one, so a key repeated in the input is
-    never sent twice even without a ledger (it lives on disk: memory stays flat)."""
+    """A path opens a SQLite ledger; None an in-memory one, so a key repeated in the input is
+    never sent twice even without a ledger."""
     if ledger is None:
         ledger = RunLedger()
         stack.push_async_callback(ledger.close)
@@ -127,7 +145,7 @@ class Job:
         self._limiter = LocalRateLimiter(rate_limit) if rate_limit else None
         self._on_progress = on_progress
         self._shard_size = shard_size
-        self._pending: set[str] = set()  # keys buffered or in flight: bounded, see module doc
+        self._pending: dict[str, str] = {}  # key -> who, buffered or in flight: bounded
         self._denied: dict[str, HeroError] = {}
         self._checks: dict[str, asyncio.Future[HeroError | None]] = {}
         self._views: dict[str, Requester] = {}
@@ -173,7 +191,7 @@ class Job:
                 denied = await self._preflight(view)
                 result = await self._run.invite(view, item, denied)
             finally:
-                self._pending.discard(item.key)
+                self._pending.pop(item.key, None)
             self._finish(result)
 
     async def _preflight(self, view: Requester) -> HeroError | None:
@@ -254,7 +272,21 @@ class Job:
                 )
             )
             return None
-        if item.key in self._pending:
+        who = f"{item.practice_group_id}/{item.fingerprint.partition('-')[0]}"
+        seen = self._pending.get(item.key)
+        if seen is not None and seen != who:
+            self._finish(
+                InvitationResult(
+                    item.key,
+                    item.practice_group_id,
+                    FAILED,
+                    step="validate",
+                    error_type="KeyReused",
+                    error="the same key is used for a different patient earlier in this input",
+                )
+            )
+            return None
+        if seen is not None:
             self._finish(
                 InvitationResult(
                     item.key,
@@ -265,7 +297,7 @@ class Job:
                 )
             )
             return None
-        self._pending.add(item.key)
+        self._pending[item.key] = who
         return item
 
 

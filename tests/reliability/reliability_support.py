@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hero_async import HeroClient, HeroError, Invitation, InvitationResult, SqliteLedger
-from hero_async.bulk._ledger import LedgerEntry, State
+from hero_async.bulk import LedgerEntry, State
 from hero_async.testing import (
     SANDBOX_API_KEY,
     SANDBOX_IDENTITY_CHECK_NHS,
@@ -404,7 +404,7 @@ async def pending_tasks(settle: int = 50) -> set[asyncio.Task[Any]]:
 def ledger_entries(path: Path) -> list[LedgerEntry]:
     ledger = SqliteLedger(path)
     try:
-        return ledger.entries()
+        return ledger.read_entries()
     finally:
         ledger._db.close()
 

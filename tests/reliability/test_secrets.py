@@ -46,7 +46,7 @@ from hero_async import (
     ValidationError,
 )
 from hero_async import _validate as v
-from hero_async.bulk._ledger import _SCHEMA
+from hero_async.bulk import SqliteLedger
 from hero_async.bulk._report import FIELDS
 from hero_async.testing import FakeHero, Fault
 from hero_async.webhooks import WEBHOOK_RECEIVER, WebhookEvent, WebhookRouter, webhook_app
@@ -454,6 +454,8 @@ LEDGER_COLUMNS = [
     "error",
     "fingerprint",  # 16 bits of "who" + 48 of "what": tells keys apart, identifies nobody
     "updated_at",
+    "epoch",
+    "owner",
 ]
 REPORT_FIELDS = [
     "key",
@@ -471,8 +473,8 @@ REPORT_FIELDS = [
 
 
 def test_the_ledger_and_report_hold_only_the_documented_columns(tmp_path: Path) -> None:
+    SqliteLedger(tmp_path / "schema.db")._db.close()
     db = sqlite3.connect(tmp_path / "schema.db")
-    db.execute(_SCHEMA)
     columns = [row[1] for row in db.execute("PRAGMA table_info(invitations)")]
     db.close()
     assert columns == LEDGER_COLUMNS
