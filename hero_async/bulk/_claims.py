@@ -166,8 +166,10 @@ class Ledger(Protocol):
         ``expect_epoch`` (0: no row exists) and the stored state is
 
         * not sent (final),
-        * not a claim, or a claim owned by this run (the link answer + message claim write),
-        * not outcome_unknown, unless ``from_unknown``.
+        * not a claim, or this run's link claim when ``entry`` is the message claim (the
+          link answer + message claim write; no other claim is ever claimed again),
+        * not outcome_unknown, unless ``from_unknown``,
+        * for a link claim: holding no link_id (a made link is never made again).
 
         On success the row becomes ``entry`` with ``epoch = expect_epoch + 1`` and
         ``owner = run.owner``, durably committed before this returns the new epoch. Otherwise

@@ -96,7 +96,8 @@ class RunLedger:
             return None
         if row is not None and (
             row.state == State.SENT
-            or (row.state in State.CLAIMS and row.owner != self._owner)
+            or (entry.state == State.LINK_CLAIMED and row.link_id is not None)
+            or (row.state in State.CLAIMS and not _advance(row, entry, self._owner))
             or (row.state == State.UNKNOWN and not from_unknown)
         ):
             return None
@@ -106,6 +107,8 @@ class RunLedger:
     async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
         row = self._world.rows.get(entry.key)
         if row is None or row.epoch != epoch:
+            return
+        if entry.state == State.LINKED and row.step != "link":  # only a link claim's answer
             return
         if (row.state in State.CLAIMS and row.owner == self._owner) or row.state == State.UNKNOWN:
             self._world.rows[entry.key] = entry._replace(epoch=epoch, owner=row.owner)
@@ -155,6 +158,15 @@ class RunLedger:
 
     async def close(self) -> None:
         await self.end()
+
+
+def _advance(row: LedgerEntry, entry: LedgerEntry, owner: str | None) -> bool:
+    """The one way on from a claim: its owner's link answer plus message claim."""
+    return (
+        row.owner == owner
+        and row.state == State.LINK_CLAIMED
+        and entry.state == State.MESSAGE_CLAIMED
+    )
 
 
 class NullLedger:

@@ -51,11 +51,13 @@ _INSERT = (
 _CLAIM = (
     f"UPDATE invitations SET {_FIELDS}, epoch = ?, owner = ?, updated_at = ? "  # noqa: S608
     "WHERE key = ? AND epoch = ? AND state <> 'sent' "
-    f"AND (state NOT IN {_CLAIMS} OR owner = ?) AND (state <> 'outcome_unknown' OR ?)"
+    f"AND (state NOT IN {_CLAIMS} OR (owner = ? AND state = 'link_claimed' AND ?)) "
+    "AND (state <> 'outcome_unknown' OR ?) AND (link_id IS NULL OR ?)"
 )
 _SETTLE = (
     f"UPDATE invitations SET {_FIELDS}, updated_at = ? WHERE key = ? AND epoch = ? "  # noqa: S608
-    f"AND ((state IN {_CLAIMS} AND owner = ?) OR state = 'outcome_unknown')"
+    f"AND ((state IN {_CLAIMS} AND owner = ?) OR state = 'outcome_unknown') "
+    "AND (step = 'link' OR ?)"
 )
 _INTERRUPT = (
     "UPDATE invitations SET state = 'outcome_unknown', error_type = 'Interrupted', "  # noqa: S608
@@ -145,13 +147,15 @@ class SqliteLedger:
             won = await self._write(_INSERT, row)
         else:
             args = (*entry[1:11], epoch, self._owner, now, entry.key, expect_epoch)
-            won = await self._write(_CLAIM, (*args, self._owner, from_unknown))
+            advance = entry.state == State.MESSAGE_CLAIMED
+            won = await self._write(_CLAIM, (*args, self._owner, advance, from_unknown, advance))
         return epoch if won else None
 
     async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
         self._raise_failure()
         self._pending[entry.key] = entry._replace(epoch=epoch, owner=self._owner)
-        args = (*entry[1:11], time.time(), entry.key, epoch, self._owner)
+        only_link = entry.state == State.LINKED  # linked: only a link claim's answer
+        args = (*entry[1:11], time.time(), entry.key, epoch, self._owner, not only_link)
         self._queue(_SETTLE, args, None)  # durable before the next claim; not waited for
 
     async def renew(self) -> None:
