@@ -132,13 +132,16 @@ class PracticeGroupView(Resources):
         on_progress: Callable[[InvitationResult], object] | None = None,
         retry_unknown: bool = False,
         campaign: Campaign | None = None,
+        max_outage: float = C.DEFAULT_MAX_OUTAGE_SECONDS,
     ) -> BulkReport:
         """Register → link → message for every invitation; every key ends in the report.
 
         Pass ``ledger`` (a SQLite path or a Ledger) for real jobs: it makes re-runs resume
         and guarantees a patient is never messaged twice for one key, even with several
         processes running the same job on it. ``campaign`` (``Campaign.of(name, keys)``)
-        makes the ledger refuse another job's input.
+        makes the ledger refuse another job's input. ``max_outage``: seconds a practice
+        group's outage (its circuit breaker open) is waited out, the other groups going on,
+        before the rest of that group fails (retryable) as ``CircuitOpen``.
         """
         self._core.ensure_open()
         return await _send_invitations(
@@ -150,6 +153,8 @@ class PracticeGroupView(Resources):
             on_progress=on_progress,
             retry_unknown=retry_unknown,
             campaign=campaign,
+            max_outage=max_outage,
+            sleep=self._core._sleep,  # the injected sleep: tests never wait out an outage
         )
 
     def _bulk_view(self, practice_group_id: str, cap: RateLimiter | None) -> PracticeGroupView:

@@ -221,15 +221,16 @@ async def test_group_failing_every_post_is_paused_others_all_sent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A group answering 503 to every POST: after BREAKER_MIN_CALLS troubles (all of them
-    trouble) its remaining invitations are held back with no request -- and, once the job
-    stops waiting, fail as CircuitOpen (retryable); the other groups are all sent."""
+    trouble) its remaining invitations are held back with no request -- and, with
+    max_outage=0 (no waiting), fail as CircuitOpen (retryable); the other groups are all sent."""
     clock = ManualClock()
     _use_breaker(monkeypatch, clock)
     concurrency = 4
     invitations = [invitation(i, ("1002", "1003", "1004")[i % 3]) for i in range(300)]
     async with sandbox() as (fake, hero):
         fake.add_fault(Fault(method="POST", practice_group_id="1003", status=503, times=None))
-        with await hero.send_invitations(invitations, concurrency=concurrency) as report:
+        run = hero.send_invitations(invitations, concurrency=concurrency, max_outage=0)
+        with await run as report:
             results = by_key(report)
         of_1003 = [r for r in results.values() if r.practice_group_id == "1003"]
         kinds = collections.Counter(r.error_type for r in of_1003)
@@ -255,7 +256,7 @@ async def test_unknown_outcomes_open_the_breaker(monkeypatch: pytest.MonkeyPatch
     invitations = [invitation(i, "1002") for i in range(n + 10)]
     async with sandbox() as (fake, hero):
         fake.add_fault(Fault(method="POST", path=MESSAGES, status=503, times=None))
-        with await hero.send_invitations(invitations, concurrency=1) as report:
+        with await hero.send_invitations(invitations, concurrency=1, max_outage=0) as report:
             results = [r for r in report.results()]
         assert [r.state for r in results[:n]] == ["outcome_unknown"] * n
         assert {r.error_type for r in results[n:]} == {"CircuitOpen"}
@@ -286,28 +287,24 @@ async def test_rate_limits_neither_open_the_breaker_nor_fail_invitations(
 async def test_half_open_probe_success_closes_and_the_rest_are_sent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Within one run: BREAKER_MIN_CALLS troubles open it, an invitation is paused, the
-    cooldown passes, one probe succeeds and the breaker closes for every later invitation."""
+    """Within one run: BREAKER_MIN_CALLS troubles open it, the next invitation is parked (no
+    request) for the cooldown, one probe succeeds and the breaker closes for every later one."""
     clock = ManualClock()
     _use_breaker(monkeypatch, clock)
     attempts = 4  # one try and three retries of the idempotent register_pds
     states: list[str | None] = []
-
-    def progress(result: InvitationResult) -> None:
-        states.append(result.error_type or result.state)
-        if result.error_type == "CircuitOpen":
-            clock.advance(C.BREAKER_COOLDOWN_SECONDS)
-
     n = C.BREAKER_MIN_CALLS
     invitations = [invitation(i, "1002") for i in range(n + 5)]
-    async with sandbox() as (fake, hero):
+    async with sandbox(sleep=clock.sleep) as (fake, hero):
         fake.add_fault(Fault(method="POST", path=REGISTER, status=503, times=attempts * n))
+        progress = lambda r: states.append(r.error_type or r.state)  # noqa: E731
         with await hero.send_invitations(
             invitations, concurrency=1, on_progress=progress
         ) as report:
-            assert report.sent == 4
-        assert states == ["ServerError"] * n + ["CircuitOpen"] + ["sent"] * 4
-        assert len(fake.messages) == 4
+            assert report.sent == 5
+        assert states == ["ServerError"] * n + ["sent"] * 5
+        assert fake.count(path=REGISTER) == attempts * n + 5  # parked: no request at all
+        assert len(fake.messages) == 5
 
 
 async def test_paused_group_still_skips_keys_already_sent(
@@ -324,7 +321,8 @@ async def test_paused_group_still_skips_keys_already_sent(
             assert (report.sent, report.outcome_unknown) == (9, 1)
         fake.add_fault(Fault(method="POST", practice_group_id="1002", status=503, times=None))
         fresh = [invitation(i, "1002") for i in range(10, 20 + C.BREAKER_MIN_CALLS)]
-        with await hero.send_invitations([*fresh, *done], ledger=ledger, concurrency=1) as report:
+        run = hero.send_invitations([*fresh, *done], ledger=ledger, concurrency=1, max_outage=0)
+        with await run as report:
             results = by_key(report)
         assert {results[item.key].state for item in done} == {"skipped", "outcome_unknown"}
         assert results[key(0)].state == "outcome_unknown"
@@ -361,3 +359,74 @@ def test_hold_after_the_probe_closed_the_breaker_is_zero() -> None:
     breaker.record(G, trouble=False, probe=True)
     assert breaker.hold(G, max_outage=60) == 0.0
     assert breaker.allow(G) is Admission.PASS
+
+
+async def test_failing_group_is_waited_out_and_fails_circuit_open_only_after_max_outage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A group answering 503 to every POST: its invitations wait (probing after each
+    cooldown) while the other groups are all sent; only once the outage has lasted
+    max_outage does the rest of it fail, retryable, as CircuitOpen. Every key once."""
+    clock = ManualClock()
+    _use_breaker(monkeypatch, clock)
+    max_outage = 3.5 * C.BREAKER_COOLDOWN_SECONDS
+    opened: list[float] = []
+    circuit_open_at: list[float] = []
+
+    def progress(result: InvitationResult) -> None:
+        if result.error_type == "ServerError" and not circuit_open_at:
+            opened.append(clock.now)  # the last one before any CircuitOpen opened it
+        if result.error_type == "CircuitOpen":
+            circuit_open_at.append(clock.now)
+
+    invitations = [invitation(i, ("1002", "1003", "1004")[i % 3]) for i in range(300)]
+    async with sandbox(sleep=clock.sleep) as (fake, hero):
+        fake.add_fault(Fault(method="POST", practice_group_id="1003", status=503, times=None))
+        run = hero.send_invitations(
+            invitations, concurrency=4, max_outage=max_outage, on_progress=progress
+        )
+        with await run as report:
+            results = by_key(report)
+        assert len(results) == 300
+        of_1003 = [r for r in results.values() if r.practice_group_id == "1003"]
+        kinds = collections.Counter(r.error_type for r in of_1003)
+        assert set(kinds) == {"ServerError", "CircuitOpen"}
+        assert kinds["ServerError"] >= C.BREAKER_MIN_CALLS + 3  # probes after each cooldown
+        assert kinds["ServerError"] < 50  # the rest waited: no request for them
+        assert all(r.state == "failed" and r.retryable for r in of_1003)
+        assert circuit_open_at
+        assert min(circuit_open_at) - opened[C.BREAKER_MIN_CALLS - 1] >= max_outage
+        others = [r for r in results.values() if r.practice_group_id != "1003"]
+        assert {r.state for r in others} == {"sent"}
+        assert len(fake.messages) == 200
+
+
+async def test_group_recovering_during_the_outage_gets_every_parked_invitation_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The group fails long enough to open its breaker (and fail a probe or two), then
+    recovers well within max_outage: every parked invitation is sent, none CircuitOpen,
+    and every key is in the report exactly once."""
+    clock = ManualClock()
+    _use_breaker(monkeypatch, clock)
+    attempts = 1 + C.DEFAULT_MAX_RETRIES
+    troubles = C.BREAKER_MIN_CALLS + 2  # opens, then two failed probes
+    invitations = [invitation(i, ("1002", "1003")[i % 2]) for i in range(400)]
+    async with sandbox(sleep=clock.sleep) as (fake, hero):
+        fake.add_fault(
+            Fault(
+                method="POST",
+                path=REGISTER,
+                practice_group_id="1003",
+                status=503,
+                times=attempts * troubles,
+            )
+        )
+        with await hero.send_invitations(invitations, concurrency=4) as report:
+            results = by_key(report)
+        kinds = collections.Counter(r.error_type or r.state for r in results.values())
+        assert "CircuitOpen" not in kinds
+        assert kinds["ServerError"] <= troubles
+        assert kinds["sent"] == 400 - kinds["ServerError"]
+        assert len(results) == 400
+        assert len(fake.messages) == kinds["sent"]

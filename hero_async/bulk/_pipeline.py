@@ -15,33 +15,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
 import attrs
 
-from .._errors import (
-    AuthenticationError,
-    CrossOrganisationDeniedError,
-    HeroError,
-    ValidationError,
-)
+from .. import _constants as C
+from .._errors import ValidationError
 from .._ratelimit import LocalRateLimiter, RateLimiter
 from ..resources import Requester
 from ._breaker import CircuitBreaker
 from ._claims import LEASE_SECONDS, Campaign, Ledger, RunInfo
 from ._invitation import Invitation, Plan, plan
+from ._preflight import Preflight
 from ._report import FAILED, SKIPPED, BulkReport, InvitationResult
 from ._runledger import RunLedger
 from ._sqlite import SqliteLedger
-from ._steps import InvitationRun
+from ._steps import InvitationRun, Parked
 
 __all__ = ["DEFAULT_CONCURRENCY", "Shard", "ViewFor", "send_invitations"]
 
 DEFAULT_CONCURRENCY = 20
 SHARD_SIZE = 100  # keys per shard: big enough to keep slots busy, small enough to resume well
 Progress = Callable[[InvitationResult], object]
+Sleep = Callable[[float], Awaitable[None]]
 _Work = asyncio.Queue["tuple[Requester, Plan] | None"]
 
 
@@ -68,12 +66,19 @@ async def send_invitations(
     on_progress: Progress | None = None,
     retry_unknown: bool = False,
     campaign: Campaign | None = None,
+    max_outage: float = C.DEFAULT_MAX_OUTAGE_SECONDS,
+    sleep: Sleep = asyncio.sleep,
 ) -> BulkReport:
     """Invite every patient; see ``Job`` for the guarantees. ``ledger`` may be a SQLite path.
     ``campaign``: the job's identity; a ledger recorded for another one is refused before
-    any request (see ``Ledger.begin``)."""
+    any request (see ``Ledger.begin``). ``max_outage``: seconds a practice group's outage
+    is waited out (its invitations set aside, the other groups going on) before the rest
+    of that group fails, retryable, as CircuitOpen. ``sleep``: how those waits are slept
+    (the breaker's clock is monotonic)."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    if max_outage < 0:
+        raise ValueError("max_outage must not be negative")
     async with contextlib.AsyncExitStack() as stack:
         store = _open_ledger(ledger, stack)
         await store.begin(RunInfo.here(), campaign)
@@ -87,6 +92,8 @@ async def send_invitations(
             rate_limit=rate_limit,
             on_progress=on_progress,
             retry_unknown=retry_unknown,
+            max_outage=max_outage,
+            sleep=sleep,
         )
         try:
             await job.run(invitations)
@@ -130,24 +137,30 @@ class Job:
         rate_limit: float | None,
         on_progress: Progress | None,
         retry_unknown: bool,
+        max_outage: float = C.DEFAULT_MAX_OUTAGE_SECONDS,
+        sleep: Sleep = asyncio.sleep,
         shard_size: int = SHARD_SIZE,
     ) -> None:
         self.report = BulkReport()
         self._view_for = view_for
         self._concurrency = concurrency
+        self._preflight = Preflight()
         self._run = InvitationRun(
             ledger,
             retry_unknown=retry_unknown,
-            on_denied=self._deny,
+            on_denied=self._preflight.deny,
             breaker=CircuitBreaker(),
+            max_outage=max_outage,
         )
+        self._sleep = sleep
         # The job's own cap gates every request of its steps, retries included.
         self._limiter = LocalRateLimiter(rate_limit) if rate_limit else None
         self._on_progress = on_progress
         self._shard_size = shard_size
-        self._pending: dict[str, str] = {}  # key -> who, buffered or in flight: bounded
-        self._denied: dict[str, HeroError] = {}
-        self._checks: dict[str, asyncio.Future[HeroError | None]] = {}
+        self._pending: dict[str, str] = {}  # key -> who, buffered, in flight or parked
+        self._parked = 0  # set aside while their group's outage is waited out
+        self._waiting: dict[str, list[tuple[Requester, Plan]]] = {}  # group -> parked
+        self._drained = asyncio.Event()  # set whenever _pending empties or _parked drops
         self._views: dict[str, Requester] = {}
 
     async def run(self, invitations: Iterable[Invitation] | AsyncIterable[Invitation]) -> None:
@@ -163,65 +176,76 @@ class Job:
                 raise group.exceptions[0] from None
             raise
         finally:  # pre-flight checks run outside the task group: never leave one behind
-            for check in self._checks.values():
-                check.cancel()
-            await asyncio.gather(*self._checks.values(), return_exceptions=True)
+            await self._preflight.close()
 
     def _start_workers(self, tasks: asyncio.TaskGroup) -> _Work:
         # A fixed pool of workers, each doing one invitation at a time, is what bounds the
         # requests in flight to `concurrency` -- and costs no task per invitation.
         queue: _Work = asyncio.Queue(maxsize=2 * self._concurrency)
         for _ in range(self._concurrency):
-            tasks.create_task(self._worker(queue))
+            tasks.create_task(self._worker(queue, tasks))
         return queue
 
     async def _feed(self, work: _Work, shard: Shard) -> None:
         view = self._view(shard.practice_group_id)
         for item in shard.plans:
+            # Parked invitations are held in memory: past a bound, read no more input
+            # until the outage ends (or max_outage fails them) -- memory stays bounded.
+            while self._parked > 10 * self._shard_size:
+                await self._wait_drained()
             await work.put((view, item))
 
     async def _stop_workers(self, work: _Work) -> None:
+        # Only once every key read has its result: a parked invitation goes back on the
+        # queue after its wait, and must find workers there.
+        while self._pending:
+            await self._wait_drained()
         for _ in range(self._concurrency):
             await work.put(None)
 
-    async def _worker(self, work: _Work) -> None:
+    async def _wait_drained(self) -> None:
+        self._drained.clear()
+        await self._drained.wait()
+
+    async def _worker(self, work: _Work, tasks: asyncio.TaskGroup) -> None:
         while (job := await work.get()) is not None:
             view, item = job
             try:
-                denied = await self._preflight(view)
+                denied = await self._preflight.verdict(view)
                 result = await self._run.invite(view, item, denied)
-            finally:
-                self._pending.pop(item.key, None)
+            except Parked as parked:  # the worker is free at once: other groups go on
+                self._park(tasks, work, job, parked.seconds)
+                continue
+            except BaseException:
+                self._done(item.key)
+                raise
+            self._done(item.key)
             self._finish(result)
 
-    async def _preflight(self, view: Requester) -> HeroError | None:
-        """Check a group once (its token fetch is cheap): a group outside the network then
-        fails fast instead of costing one request per invitation. One check task per group,
-        so invitations starting while it runs wait for its verdict instead of asking again."""
-        group = view.practice_group_id
-        check = self._checks.get(group)
-        if check is not None and check.done() and not check.cancelled():  # the usual case
-            return self._denied.get(group) or check.result()
-        if check is None:
-            check = self._checks[group] = asyncio.ensure_future(self._check(view))
-        verdict = await asyncio.shield(check)
-        return self._denied.get(group) or verdict
+    def _park(
+        self, tasks: asyncio.TaskGroup, work: _Work, job: tuple[Requester, Plan], seconds: float
+    ) -> None:
+        # One timer per group, not per invitation: they all wait for the same cool-down.
+        self._parked += 1
+        group = job[1].practice_group_id
+        waiting = self._waiting.get(group)
+        if waiting is not None:
+            waiting.append(job)
+            return
+        self._waiting[group] = [job]
+        tasks.create_task(self._unpark(work, group, seconds))
 
-    async def _check(self, view: Requester) -> HeroError | None:
-        # Only the cross-organisational 403 is a verdict on the group. Anything else (a 401,
-        # a scope 403 on our own group, a flaky endpoint) may be about the token endpoint
-        # alone; the real steps will tell, and their 401s still stop the group (_deny).
-        try:
-            await view.access_token()
-        except CrossOrganisationDeniedError as exc:
-            self._deny(view.practice_group_id, exc)
-        except HeroError:
-            pass
-        return self._denied.get(view.practice_group_id)
+    async def _unpark(self, work: _Work, group: str, seconds: float) -> None:
+        await self._sleep(seconds)
+        for job in self._waiting.pop(group):
+            await work.put(job)
+            self._parked -= 1
+            self._drained.set()
 
-    def _deny(self, group: str, error: HeroError) -> None:
-        if isinstance(error, AuthenticationError | CrossOrganisationDeniedError):
-            self._denied.setdefault(group, error)
+    def _done(self, key: str) -> None:
+        self._pending.pop(key, None)
+        if not self._pending:
+            self._drained.set()
 
     def _view(self, group: str) -> Requester:
         view = self._views.get(group)

@@ -36,6 +36,14 @@ T = TypeVar("T")
 _RETRYABLE = (RateLimitError, ServerError, TransportError)
 
 
+class Parked(Exception):
+    """The invitation's group is in an outage being waited out: set it aside ``seconds``,
+    then try it again. Raised before any ledger write or request."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
 class _Done(Exception):
     """Ends an invitation early with its final result."""
 
@@ -51,8 +59,10 @@ class InvitationRun:
         retry_unknown: bool,
         on_denied: Callable[[str, HeroError], None],
         breaker: CircuitBreaker,
+        max_outage: float,
     ) -> None:
         self._breaker = breaker
+        self._max_outage = max_outage
         self._ledger = ledger
         self._retry_unknown = retry_unknown
         self._on_denied = on_denied
@@ -75,11 +85,14 @@ class InvitationRun:
         group = plan.practice_group_id
         admission = self._breaker.allow(group)
         if not admission:
+            wait = self._breaker.hold(group, max_outage=self._max_outage)
+            if wait is not None:  # an outage is waited out, not failed: nothing written yet
+                raise Parked(wait)
             _not_sent(
                 entry,
                 "circuit",
                 "CircuitOpen",
-                "paused after repeated errors from this practice group; not sent",
+                "this practice group kept failing for longer than max_outage; not sent",
             )
         result = None
         try:

@@ -130,6 +130,7 @@ async def _invite(args: argparse.Namespace, check: FileCheck, report_path: Path)
                         invitations,
                         concurrency=args.concurrency,
                         rate_limit=args.rate_limit,
+                        max_outage=args.max_outage,
                         ledger=ledger,
                         on_progress=tracker.advance,
                         retry_unknown=args.retry_unknown,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .. import __version__
+from .. import _constants as C
 from .._errors import HeroError
 from ..bulk._claims import LedgerError
 from ..bulk._csv import COLUMNS, DATE_FORMATS, REQUIRED_COLUMNS
@@ -86,6 +87,14 @@ def _invite_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive(float),
         default=None,
         help="at most this many requests per second (default: learn Hero's limit)",
+    )
+    add(
+        "--max-outage",
+        type=_positive(float),
+        default=C.DEFAULT_MAX_OUTAGE_SECONDS,
+        metavar="SECONDS",
+        help="wait out a practice group's outage this long before failing the rest of it "
+        "(retryable; default %(default)s)",
     )
     add(
         "--ledger",

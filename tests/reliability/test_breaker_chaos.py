@@ -1,6 +1,6 @@
 """The circuit breaker per practice group: after repeated 5xx / timeouts from one group, stop
-hammering it for a cool-down, report its remaining invitations as failed-retryable, and keep
-the other groups going."""
+hammering it for a cool-down and wait its outage out (probing after each cool-down) while
+the other groups go on; only past max_outage report its rest as failed-retryable."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Every wait of the job (backoff, parked invitations) moves this clock instead; to
+        the sleep's deadline, so many tasks sleeping at once do not add their waits up."""
+        start = self.now
+        await asyncio.sleep(0)
+        self.now = max(self.now, start + seconds)
 
 
 # -- the state machine ------------------------------------------------------------------------
@@ -119,8 +126,11 @@ async def instant(_: float) -> None:
 
 @pytest.mark.parametrize("trouble", ["503", "timeout"])
 async def test_a_failing_group_is_paused_its_rest_reported_retryable_and_others_go_on(
-    network: FakeHero, tmp_path: Path, trouble: str
+    network: FakeHero, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, trouble: str
 ) -> None:
+    clock = Clock()
+    monkeypatch.setattr(_bulk, "CircuitBreaker", functools.partial(CircuitBreaker, clock=clock))
+    max_outage = 2.5 * _constants.BREAKER_COOLDOWN_SECONDS  # about two probes, then give up
     if trouble == "503":  # every request of the sick group answers 503 (register is retried)
         network.add_fault(Fault(status=503, practice_group_id=SICK, times=None))
     else:  # the sick group's link creation never answers (held for an hour)
@@ -133,10 +143,15 @@ async def test_a_failing_group_is_paused_its_rest_reported_retryable_and_others_
     # The timeout is far from every healthy answer (a loaded CPU once pushed one of them past
     # a 0.2 s limit); only the held answers reach it, however slow the machine.
     async with HeroClient(
-        API_KEY, HOME, base_url=network.url, sleep=instant, timeout=CHAOS_TIMEOUT
+        API_KEY,
+        HOME,
+        base_url=network.url,
+        sleep=clock.sleep,
+        monotonic=clock,
+        timeout=CHAOS_TIMEOUT,
     ) as hero:
         with await hero.send_invitations(
-            rows.invitations, concurrency=CONCURRENCY, ledger=ledger
+            rows.invitations, concurrency=CONCURRENCY, ledger=ledger, max_outage=max_outage
         ) as report:
             results = list(report.results())
         assert acquired_connections(hero) == 0
@@ -151,6 +166,7 @@ async def test_a_failing_group_is_paused_its_rest_reported_retryable_and_others_
     paused = [r for r in sick if r.error_type == "CircuitOpen"]
     assert len(paused) >= 250  # most of the group was never tried
     assert all(r.state == "failed" and r.retryable and r.step == "circuit" for r in paused)
+    assert clock.now - 1000.0 >= max_outage  # waited out first, failed only after
     assert {r.state for r in sick} <= {"failed", "outcome_unknown"}
 
     # Not hammered: at most what was in flight when it opened, with each one's retries.
@@ -172,29 +188,70 @@ async def test_a_failing_group_is_paused_its_rest_reported_retryable_and_others_
 async def test_the_group_is_probed_again_after_the_cooldown(
     network: FakeHero, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A group that recovers during the run is probed after the cool-down, closes, and its
-    later invitations are sent in the same run. The breaker's clock is injected: the
-    cool-down passes when the test says so, not when a real timer happens to fire."""
+    """A group that recovers while its invitations are parked is probed after the cool-down,
+    closes, and every parked invitation is sent in the same run: no CircuitOpen at all. The
+    breaker's clock is injected and the job's waits move it: no real timer decides."""
     clock = Clock()
     monkeypatch.setattr(_bulk, "CircuitBreaker", functools.partial(CircuitBreaker, clock=clock))
     outage = network.add_fault(Fault(status=500, practice_group_id=SICK, times=None))
     rows = sick_heavy_rows(sick=200, healthy=0)
+    failed: list[str] = []
 
     def recover(result: InvitationResult) -> None:
-        if result.error_type == "CircuitOpen" and outage.active:
+        if result.error_type == "ServerError":
+            failed.append(result.key)
+        if len(failed) >= _constants.BREAKER_MIN_CALLS and outage.active:
             outage.remove()  # the practice's system comes back while the group is paused
-            clock.now += _constants.BREAKER_COOLDOWN_SECONDS  # and the cool-down is over
 
     ledger = tmp_path / "probe.db"
-    async with HeroClient(API_KEY, HOME, base_url=network.url, sleep=instant) as hero:
+    async with HeroClient(
+        API_KEY, HOME, base_url=network.url, sleep=clock.sleep, monotonic=clock
+    ) as hero:
         with await hero.send_invitations(
             rows.invitations, concurrency=CONCURRENCY, ledger=ledger, on_progress=recover
         ) as report:
             results = list(report.results())
     states = Counter(r.error_type or r.state for r in results)
-    assert states["CircuitOpen"] > 0
-    last_refused = max(i for i, r in enumerate(results) if r.error_type == "CircuitOpen")
-    after = results[last_refused + 1 :]
-    assert len(after) >= 20  # probed, closed, and carried on in the same run
-    assert {r.state for r in after} == {"sent"}
+    assert "CircuitOpen" not in states
+    assert states["sent"] == 200 - len(failed)
+    assert len(failed) < _constants.BREAKER_MIN_CALLS + CONCURRENCY  # only those in flight
+    assert clock.now - 1000.0 >= _constants.BREAKER_COOLDOWN_SECONDS  # it did wait
+    check_invariants(rows, results, ledger_entries(ledger), network)
+
+
+async def test_mixed_faults_over_a_thousand_keys_every_untouched_key_is_sent(
+    network: FakeHero, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """1,000 keys over ten groups: one group down for a while (its breaker opens, its
+    invitations wait), scattered dropped links and messages and 429s elsewhere. With the
+    default max_outage nothing ends CircuitOpen, and every key no fault touched is sent:
+    the only non-sent keys are the ones whose own request met a fault."""
+    clock = Clock()
+    monkeypatch.setattr(_bulk, "CircuitBreaker", functools.partial(CircuitBreaker, clock=clock))
+    attempts = _constants.DEFAULT_MAX_RETRIES + 1
+    down = network.add_fault(
+        Fault(method="POST", status=503, practice_group_id=SICK, times=attempts * 20)
+    )
+    drops = network.add_fault(
+        Fault(method="POST", path="/v1/messages", drop="after", probability=0.01, times=8)
+    )
+    lost_links = network.add_fault(
+        Fault(method="POST", path="/v1/booking_links", drop="before", probability=0.01, times=8)
+    )
+    network.add_fault(Fault(method="POST", status=429, retry_after=0, probability=0.05, times=60))
+    rows = sick_heavy_rows(sick=100, healthy=100)
+    ledger = tmp_path / "mixed.db"
+    async with HeroClient(
+        API_KEY, HOME, base_url=network.url, sleep=clock.sleep, monotonic=clock
+    ) as hero:
+        with await hero.send_invitations(
+            rows.invitations, concurrency=CONCURRENCY, ledger=ledger
+        ) as report:
+            results = list(report.results())
+    assert len(results) == len({r.key for r in results}) == 1000
+    states = Counter(r.error_type or r.state for r in results)
+    assert "CircuitOpen" not in states
+    touched = down.hits + drops.hits + lost_links.hits  # each hit touches at most one key
+    not_sent = [r for r in results if r.state != "sent"]
+    assert len(not_sent) <= touched, Counter(r.error_type for r in not_sent)
     check_invariants(rows, results, ledger_entries(ledger), network)
