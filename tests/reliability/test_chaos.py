@@ -28,7 +28,10 @@ import pytest
 from reliability_support import run_chaos
 
 HERE = Path(__file__).parent
-ROWS = 5000
+# 2,000 rows keep CI inside its budget: a run waits on the durable ledger's commits
+# (synchronous=FULL) far more than it computes (140 s wall, 16 s CPU at 5,000 rows); --soak
+# runs 20,000.
+ROWS = 2000
 IN_PROCESS_SEEDS = (11, 22)
 DEV_MODE_SEED = 33
 DEBUG_SEED, DEBUG_ROWS = 44, 1000
@@ -65,7 +68,7 @@ async def test_chaos_run_keeps_every_invariant(
 @pytest.mark.parametrize(
     ("seed", "rows", "asyncio_debug"),
     [(DEV_MODE_SEED, ROWS, "off"), (DEBUG_SEED, DEBUG_ROWS, "on")],
-    ids=["5000-rows", "1000-rows-asyncio-debug"],
+    ids=["2000-rows", "1000-rows-asyncio-debug"],
 )
 def test_chaos_run_under_python_dev_mode_with_warnings_as_errors(
     tmp_path: Path, seed: int, rows: int, asyncio_debug: str
