@@ -43,10 +43,11 @@ def test_snippet_compiles_with_no_undefined_names(code: str, tmp_path: pathlib.P
     compile(code, "README.md", "exec")
     snippet = tmp_path / "snippet.py"
     snippet.write_text(code, encoding="utf-8")
-    ruff = pathlib.Path(sys.executable).parent / "ruff"
     result = subprocess.run(  # noqa: S603 - the venv's ruff on a file we just wrote
         [
-            str(ruff),
+            sys.executable,
+            "-m",
+            "ruff",
             "check",
             "--no-cache",
             "--isolated",
