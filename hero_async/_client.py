@@ -25,6 +25,7 @@ from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, ClientSession, Timeouts, Transport
 from .bulk import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_FAN_OUT_CONCURRENCY,
     BulkReport,
     Campaign,
     Invitation,
@@ -34,7 +35,6 @@ from .bulk import (
 )
 from .bulk import fan_out as _fan_out
 from .bulk import send_invitations as _send_invitations
-from .bulk._fanout import DEFAULT_FAN_OUT_CONCURRENCY
 from .resources import Resources
 
 __all__ = ["HeroClient", "PracticeGroupView"]
@@ -154,7 +154,7 @@ class PracticeGroupView(Resources):
             retry_unknown=retry_unknown,
             campaign=campaign,
             max_outage=max_outage,
-            sleep=self._core._sleep,  # the injected sleep: tests never wait out an outage
+            sleep=self._core.sleep,  # the injected sleep: tests never wait out an outage
         )
 
     def _bulk_view(self, practice_group_id: str, cap: RateLimiter | None) -> PracticeGroupView:

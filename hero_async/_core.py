@@ -92,7 +92,8 @@ class Core:
         self._tokens = TokenCache(
             self.mint_token, store=token_store, min_remaining=token_min_remaining, clock=clock
         )
-        self._clock, self._sleep, self._monotonic = clock, sleep, monotonic
+        self._clock, self._monotonic = clock, monotonic
+        self.sleep = sleep  # injected: the bulk layer waits outages out on it too
         self._state = _State.UNOPENED
         self._headers: dict[str, Mapping[str, str]] = {}
 
@@ -138,10 +139,12 @@ class Core:
         except MalformedResponseError as exc:  # the raw body may be the token itself
             raise MalformedResponseError(
                 "access token answer is not JSON", status=exc.status, body=""
-            ) from None
+            ).at("POST", "/v1/access_token", practice_group_id) from None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise MalformedResponseError("no access_token in answer", status=200, body="")
+            raise MalformedResponseError("no access_token in answer", status=200, body="").at(
+                "POST", "/v1/access_token", practice_group_id
+            )
         return AccessToken.from_jwt(token, practice_group_id, issued_at=issued_at)
 
     # -- the request path ------------------------------------------------------------------
@@ -183,6 +186,8 @@ class Core:
                         method, url, headers=headers, data=data, params=params,
                         timeouts=timeouts or self.default_timeouts,
                     )  # fmt: skip
+            except MalformedResponseError as exc:  # an oversized 2xx answer
+                raise exc.at(method, path, practice_group_id) from None
             except TransportError as exc:
                 exc.method, exc.path, exc.practice_group_id = method, path, practice_group_id
                 failure: HeroError = exc
@@ -212,7 +217,7 @@ class Core:
             if status != 429:  # a 429 already paused the whole client via the limiter
                 if delays is None:
                     delays = self.retry.delays()
-                await self._sleep(next(delays))
+                await self.sleep(next(delays))
 
     def _headers_for(self, practice_group_id: str) -> Mapping[str, str]:
         headers = self._headers.get(practice_group_id)
@@ -233,8 +238,7 @@ class Core:
         try:
             return decode_json(raw)
         except MalformedResponseError as exc:
-            exc.method, exc.path, exc.practice_group_id = method, path, group
-            raise
+            raise exc.at(method, path, group) from None
 
     def _api_error(self, raw: RawResponse, method: str, path: str, group: str) -> APIError:
         retry_after = None

@@ -140,6 +140,12 @@ class MalformedResponseError(HeroError):
         self.path = path
         self.practice_group_id = practice_group_id
 
+    def at(self, method: str, path: str, practice_group_id: str) -> MalformedResponseError:
+        """Name the request this answer came from (the layer that reads a body knows the
+        answer, the layer that sent it knows the request)."""
+        self.method, self.path, self.practice_group_id = method, path, practice_group_id
+        return self
+
 
 class WebhookSignatureError(HeroError):
     """A delivery failed verification. Never carries the signing key or the signature.

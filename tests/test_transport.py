@@ -122,3 +122,33 @@ async def test_use_after_close_is_refused_before_the_transport_is_touched() -> N
     with pytest.raises(ClientClosedError, match="closed"):
         await hero.request("GET", "/v1/me")
     assert transport.sent == []
+
+
+async def test_a_wrong_shaped_resource_answer_names_method_path_and_group() -> None:
+    transport = ScriptedTransport(_ok(b"[1, 2]"))
+    async with HeroClient("k", "1001", base_url=API, transport=transport) as hero:
+        with pytest.raises(MalformedResponseError) as caught:
+            await hero.practice_group("1004").messages.send(
+                patient_id="7", message_type="sms", message_string="Hi"
+            )
+    error = caught.value
+    assert (error.method, error.path, error.practice_group_id) == (
+        "POST",
+        "/v1/messages/send",
+        "1004",
+    )
+
+
+@pytest.mark.parametrize("answer", [b"not json", b'{"expires_in": 1800}'])
+async def test_an_unreadable_token_answer_names_the_token_request(answer: bytes) -> None:
+    transport = ScriptedTransport(_ok(answer))
+    async with HeroClient("k", "1001", base_url=API, transport=transport) as hero:
+        with pytest.raises(MalformedResponseError) as caught:
+            await hero.practice_group("1002").mint_access_token()
+    error = caught.value
+    assert (error.method, error.path, error.practice_group_id) == (
+        "POST",
+        "/v1/access_token",
+        "1002",
+    )
+    assert error.body == ""  # the answer may be the token itself

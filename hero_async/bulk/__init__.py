@@ -12,18 +12,34 @@ from ._claims import (
     RunInfo,
     State,
 )
-from ._fanout import Outcome, fan_out
-from ._invitation import Invitation
+from ._csv import (
+    COLUMNS,
+    DATE_FORMATS,
+    REQUIRED_COLUMNS,
+    DateFormat,
+    Row,
+    read_invitations,
+    read_rows,
+)
+from ._fanout import DEFAULT_FAN_OUT_CONCURRENCY, Outcome, fan_out
+from ._invitation import DEFAULT_TEMPLATE, Invitation, plan
 from ._pipeline import DEFAULT_CONCURRENCY, ViewFor, send_invitations
-from ._report import BulkReport, InvitationResult
+from ._report import FAILED, BulkReport, InvitationResult
 from ._runledger import NullLedger, RunLedger
 from ._sqlite import SqliteLedger
 
 __all__ = [
+    "COLUMNS",
+    "DATE_FORMATS",
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_FAN_OUT_CONCURRENCY",
+    "DEFAULT_TEMPLATE",
+    "FAILED",
     "LEASE_SECONDS",
+    "REQUIRED_COLUMNS",
     "BulkReport",
     "Campaign",
+    "DateFormat",
     "ForeignLedgerError",
     "Invitation",
     "InvitationResult",
@@ -34,11 +50,15 @@ __all__ = [
     "NullLedger",
     "Outcome",
     "Resolution",
+    "Row",
     "RunInfo",
     "RunLedger",
     "SqliteLedger",
     "State",
     "ViewFor",
     "fan_out",
+    "plan",
+    "read_invitations",
+    "read_rows",
     "send_invitations",
 ]

@@ -280,7 +280,10 @@ def _skipped(entry: LedgerEntry, plan: Plan) -> InvitationResult:
 async def _post(
     view: Requester, path: str, body: object, id_field: str, link_field: str | None
 ) -> tuple[str, str | None]:
-    return _ids(await view.request("POST", path, json=body), id_field, link_field)
+    try:
+        return _ids(await view.request("POST", path, json=body), id_field, link_field)
+    except MalformedResponseError as exc:
+        raise exc.at("POST", path, view.practice_group_id) from None
 
 
 def _ids(data: object, id_field: str, link_field: str | None) -> tuple[str, str | None]:

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import attrs
 
-from ..bulk._claims import Campaign
-from ..bulk._sqlite import SqliteLedger
+from ..bulk import Campaign, SqliteLedger
 from ._output import UsageError
 
 _SCHEMA = (

@@ -15,9 +15,17 @@ from pathlib import Path
 import attrs
 
 from .._errors import ValidationError
-from ..bulk._csv import COLUMNS, DateFormat, Row, read_rows
-from ..bulk._invitation import DEFAULT_TEMPLATE, Invitation, plan
-from ..bulk._report import FAILED, InvitationResult
+from ..bulk import (
+    COLUMNS,
+    DEFAULT_TEMPLATE,
+    FAILED,
+    DateFormat,
+    Invitation,
+    InvitationResult,
+    Row,
+    plan,
+    read_rows,
+)
 
 SHOWN_PROBLEMS = 10  # rows whose problems are printed before a run; the report has them all
 _STAND_INS: dict[str, object] = {

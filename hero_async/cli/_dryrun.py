@@ -10,8 +10,7 @@ import argparse
 import collections
 from pathlib import Path
 
-from ..bulk._claims import State
-from ..bulk._sqlite import SqliteLedger
+from ..bulk import SqliteLedger, State
 from ._campaigns import CampaignIndex, campaign_for, check_ledger, is_file
 from ._check import FileCheck, valid_invitations
 from ._output import line

@@ -112,7 +112,7 @@ def run_campaign(args: argparse.Namespace) -> int:
 
 
 async def _submit(campaign: Any, args: argparse.Namespace) -> int:
-    from ..bulk._csv import read_invitations
+    from ..bulk import read_invitations
 
     if not args.file.exists():
         raise OSError(f"{args.file}: no such file")

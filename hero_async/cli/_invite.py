@@ -17,8 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from .._client import HeroClient
-from ..bulk._claims import Campaign, LedgerError
-from ..bulk._report import BulkReport, InvitationResult
+from ..bulk import BulkReport, Campaign, InvitationResult, LedgerError
 from . import _dryrun, _output
 from ._campaigns import CampaignIndex, campaign_for, check_ledger, ledger_rows
 from ._check import FileCheck, check_file, valid_invitations

@@ -13,8 +13,7 @@ import datetime as dt
 import getpass
 from pathlib import Path
 
-from ..bulk._claims import State
-from ..bulk._sqlite import SqliteLedger
+from ..bulk import SqliteLedger, State
 from ._output import UsageError, line, run_async
 
 SHOWN_ROWS = 50  # rows listed by ``show`` unless --all

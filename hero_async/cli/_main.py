@@ -16,9 +16,7 @@ from typing import NamedTuple
 from .. import __version__
 from .. import _constants as C
 from .._errors import HeroError
-from ..bulk._claims import LedgerError
-from ..bulk._csv import COLUMNS, DATE_FORMATS, REQUIRED_COLUMNS
-from ..bulk._pipeline import DEFAULT_CONCURRENCY
+from ..bulk import COLUMNS, DATE_FORMATS, DEFAULT_CONCURRENCY, REQUIRED_COLUMNS, LedgerError
 from . import _fleet, _invite, _ledger_cmd
 from ._output import UsageError
 

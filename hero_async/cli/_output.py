@@ -8,7 +8,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from ..bulk._report import BulkReport
+from ..bulk import BulkReport
 
 try:
     import rich.console

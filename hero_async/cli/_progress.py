@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TextIO
 
-from ..bulk._report import InvitationResult
+from ..bulk import InvitationResult
 
 PLAIN_INTERVAL_SECONDS = 5.0  # how often a non-terminal run prints a progress line
 

@@ -1,6 +1,4 @@
-"""Campaigns across a fleet of workers (``pip install 'hero-async[fleet]'``): PostgreSQL holds
-the campaign, its ledger, the shared rate budget and the shared token store; procrastinate
-runs one job per shard. Nothing in the core package imports this one."""
+"""Campaigns across a fleet of workers on PostgreSQL and procrastinate (extra ``fleet``)."""
 
 from ._api import Campaign
 from ._campaign import Submitted

@@ -22,8 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from .. import _json
 from .._errors import ValidationError
 from ..bulk import Campaign as LedgerCampaign
-from ..bulk import ForeignLedgerError, Invitation
-from ..bulk._invitation import plan
+from ..bulk import ForeignLedgerError, Invitation, plan
 from ._jobs import defer_shard
 
 __all__ = ["SHARD_SIZE", "Submitted", "submit"]

@@ -57,11 +57,17 @@ class Resource:
         params: Query | None = None,
     ) -> T:
         data = await self._scope.request(method, path, json=json, params=params)
-        return load(model, data)
+        try:
+            return load(model, data)
+        except MalformedResponseError as exc:
+            raise exc.at(method, path, self._scope.practice_group_id) from None
 
     async def _page(self, path: str, item: type[T], params: Query) -> Page[T]:
         data = await self._scope.request("GET", path, params=params)
-        return cast("Page[T]", _convert(_serde.load_page, item, data))
+        try:
+            return cast("Page[T]", _convert(_serde.load_page, item, data))
+        except MalformedResponseError as exc:
+            raise exc.at("GET", path, self._scope.practice_group_id) from None
 
 
 def load(model: type[T], data: Any) -> T:

@@ -58,7 +58,7 @@ class Patients(Resource):
         except _serde.ConversionError as exc:
             raise MalformedResponseError(
                 f"unexpected register_pds answer ({exc})", status=200, body=repr(data)
-            ) from None
+            ).at("POST", "/v1/patients/register_pds", self._scope.practice_group_id) from None
 
     async def register(
         self,
