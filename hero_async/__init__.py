@@ -33,6 +33,17 @@ from ._errors import (
 )
 from ._ratelimit import LocalRateLimiter, RateLimiter
 from ._transport import AiohttpTransport, RawResponse, Timeouts, Transport
+from ._validate import (
+    AssigneeType,
+    BatchChannel,
+    DataSource,
+    FallbackMessageType,
+    MessageType,
+    PatientLookupField,
+    RecipientStatus,
+    Sex,
+    WebhookEventType,
+)
 from .bulk import (
     BulkReport,
     Invitation,
@@ -44,6 +55,7 @@ from .bulk import (
 )
 from .models import (
     Appointment,
+    AppointmentState,
     AppointmentType,
     AttachmentLink,
     BatchMessage,
@@ -61,6 +73,7 @@ from .models import (
     Slot,
     Webhook,
 )
+from .resources.batch_messages import NhsNumberRecipient, PatientRecipient
 
 try:
     __version__ = version("hero-async")
@@ -72,15 +85,20 @@ __all__ = [
     "AccessToken",
     "AiohttpTransport",
     "Appointment",
+    "AppointmentState",
     "AppointmentType",
+    "AssigneeType",
     "AttachmentLink",
     "AuthenticationError",
     "BadRequestError",
+    "BatchChannel",
     "BatchMessage",
     "BookingLink",
     "BulkReport",
     "ClientClosedError",
     "CrossOrganisationDeniedError",
+    "DataSource",
+    "FallbackMessageType",
     "FieldError",
     "HeroClient",
     "HeroError",
@@ -93,11 +111,15 @@ __all__ = [
     "LocalRateLimiter",
     "Location",
     "MalformedResponseError",
+    "MessageType",
+    "NhsNumberRecipient",
     "NotFoundError",
     "Outcome",
     "OutcomeUnknownError",
     "Page",
     "Patient",
+    "PatientLookupField",
+    "PatientRecipient",
     "PatientSummary",
     "PdsRegistration",
     "PermissionDeniedError",
@@ -106,10 +128,12 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RawResponse",
+    "RecipientStatus",
     "RegisteredPatient",
     "Reservation",
     "SentMessage",
     "ServerError",
+    "Sex",
     "Slot",
     "SqliteLedger",
     "TimeoutError",
@@ -119,6 +143,7 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "Webhook",
+    "WebhookEventType",
     "WebhookPayloadError",
     "WebhookSignatureError",
     "__version__",

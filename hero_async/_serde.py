@@ -286,12 +286,15 @@ def _fast_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
 
 def load_page(item_cls: type[T], data: Any) -> m.Page[T]:
     """A ``{data, count}`` list (``count`` optional, ``data: null`` is empty). A bare JSON
-    array is accepted too: some list shapes (webhooks) were never captured (§12.1)."""
+    array is accepted too: some list shapes (webhooks) were never captured (§12.1). An object
+    with neither ``data`` nor ``id`` (``{}``: the description does not require ``data``) is an
+    empty page; one with an ``id`` is a single object (the bare batch of §14.13), never a list.
+    """
     name, items, count, prefix = f"Page[{item_cls.__name__}]", data, None, "$"
     if isinstance(data, Mapping):
-        if "data" not in data:  # e.g. the bare batch object of §14.13: never guess it is a list
+        if "data" not in data and "id" in data:
             raise ConversionError(name, ["expected an object with a 'data' list @ $"])
-        items, count, prefix = data["data"] or [], data.get("count"), "$.data"
+        items, count, prefix = data.get("data") or [], data.get("count"), "$.data"
     if not isinstance(items, list):
         raise ConversionError(name, [f"expected a list, got {_json_type(items)} @ {prefix}"])
     hook = _fast_hook(item_cls)

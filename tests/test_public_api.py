@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from typing import Any, Literal, get_args, get_origin, get_type_hints, is_typeddict
 
 import hero_async
 
@@ -14,15 +17,20 @@ EXPECTED_ALL = [
     "AccessToken",
     "AiohttpTransport",
     "Appointment",
+    "AppointmentState",
     "AppointmentType",
+    "AssigneeType",
     "AttachmentLink",
     "AuthenticationError",
     "BadRequestError",
+    "BatchChannel",
     "BatchMessage",
     "BookingLink",
     "BulkReport",
     "ClientClosedError",
     "CrossOrganisationDeniedError",
+    "DataSource",
+    "FallbackMessageType",
     "FieldError",
     "HeroClient",
     "HeroError",
@@ -35,11 +43,15 @@ EXPECTED_ALL = [
     "LocalRateLimiter",
     "Location",
     "MalformedResponseError",
+    "MessageType",
+    "NhsNumberRecipient",
     "NotFoundError",
     "Outcome",
     "OutcomeUnknownError",
     "Page",
     "Patient",
+    "PatientLookupField",
+    "PatientRecipient",
     "PatientSummary",
     "PdsRegistration",
     "PermissionDeniedError",
@@ -48,10 +60,12 @@ EXPECTED_ALL = [
     "RateLimitError",
     "RateLimiter",
     "RawResponse",
+    "RecipientStatus",
     "RegisteredPatient",
     "Reservation",
     "SentMessage",
     "ServerError",
+    "Sex",
     "Slot",
     "SqliteLedger",
     "TimeoutError",
@@ -61,6 +75,7 @@ EXPECTED_ALL = [
     "TransportError",
     "ValidationError",
     "Webhook",
+    "WebhookEventType",
     "WebhookPayloadError",
     "WebhookSignatureError",
     "__version__",
@@ -82,6 +97,56 @@ def test_every_public_name_is_importable() -> None:
     exec("from hero_async import *", namespace)  # noqa: S102 - a fixed literal
     namespace.pop("__builtins__", None)
     assert sorted(namespace) == EXPECTED_ALL
+
+
+def _literals_and_typed_dicts(annotation: object) -> Iterator[object]:
+    """The Literal types and TypedDicts inside an annotation (through unions, generics)."""
+    if get_origin(annotation) is Literal or is_typeddict(annotation):
+        yield annotation
+    for arg in get_args(annotation):
+        if get_origin(annotation) is not Literal:
+            yield from _literals_and_typed_dicts(arg)
+
+
+def test_every_literal_and_typed_dict_in_a_public_signature_is_exported() -> None:
+    """A caller can annotate what they pass (``kind: hero_async.MessageType``) without
+    reaching into private modules: every Literal and TypedDict a resource method or a model
+    property takes or returns is importable from ``hero_async``."""
+    from hero_async.resources import _bound
+
+    exported = [getattr(hero_async, name) for name in hero_async.__all__]
+
+    def getters(cls: type) -> list[Any]:
+        return [prop.fget for prop in vars(cls).values() if isinstance(prop, property)]
+
+    resources = [get_type_hints(getter)["return"] for getter in getters(_bound.Resources)]
+    functions = [
+        member
+        for resource in resources
+        for name, member in inspect.getmembers(resource, inspect.isfunction)
+        if not name.startswith("_")
+    ]
+    functions += getters(hero_async.Appointment)
+    found = [
+        hint
+        for function in functions
+        for annotation in get_type_hints(function, localns=vars(hero_async)).values()
+        for hint in _literals_and_typed_dicts(annotation)
+    ]
+    assert len(found) > 10  # the walk did reach the signatures
+    missing = {repr(hint) for hint in found if not any(hint == e for e in exported)}
+    assert missing == set()
+
+
+def test_exported_literals_list_the_values_checked_at_run_time() -> None:
+    """mypy's list and the runtime check's list are the same list."""
+    from hero_async import _validate as v
+
+    assert get_args(hero_async.MessageType) == v.MESSAGE_TYPES
+    assert get_args(hero_async.WebhookEventType) == v.WEBHOOK_EVENT_TYPES
+    assert "EMAIL" in get_args(hero_async.BatchChannel)
+    assert hero_async.NhsNumberRecipient.__required_keys__ == {"nhs_number", "dob"}
+    assert hero_async.PatientRecipient.__required_keys__ == {"patient_id"}
 
 
 def test_version_is_a_string() -> None:

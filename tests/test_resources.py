@@ -961,6 +961,31 @@ async def test_appointments_book(client: ClientFactory, api: FakeHero) -> None:
     assert appointment.state == "booked"
 
 
+@pytest.mark.parametrize(
+    ("flag", "sent"),
+    [(True, {"suppress_mail": True}), (False, {"suppress_mail": False}), (None, {})],
+)
+async def test_appointments_book_sends_suppress_mail_only_when_given(
+    client: ClientFactory, api: FakeHero, flag: bool | None, sent: dict[str, Any]
+) -> None:
+    """book(suppress_mail=...) is in the body as a JSON boolean; left out when None."""
+    api.add("PATCH", "/v1/appointments/300/book", payload=APPOINTMENT)
+    hero = await client()
+    await hero.appointments.book("300", suppress_mail=flag)
+    assert only(api, "PATCH", "/v1/appointments/300/book").json == sent
+
+
+async def test_appointments_book_refuses_a_non_boolean_suppress_mail(
+    client: ClientFactory, api: FakeHero
+) -> None:
+    """A string such as "false" is refused before anything is sent (Hero would read it as
+    truthy)."""
+    hero = await client()
+    with pytest.raises(ValidationError, match="suppress_mail"):
+        await hero.appointments.book("300", suppress_mail="false")  # type: ignore[arg-type]
+    assert api.count() == 0
+
+
 async def test_appointments_cancel(client: ClientFactory, api: FakeHero) -> None:
     """cancel(id) PATCHes /v1/appointments/{id}/cancel with its two flags."""
     api.add("PATCH", "/v1/appointments/300/cancel", payload={**APPOINTMENT, "reserved_until": None})

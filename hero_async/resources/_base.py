@@ -62,6 +62,17 @@ class Resource:
         except MalformedResponseError as exc:
             raise exc.at(method, path, self._scope.practice_group_id) from None
 
+    async def _no_body(self, method: str, path: str, *, json: Any = None) -> Any:
+        """For operations documented with no body: the decoded answer, or None when a 2xx
+        body is not JSON (Express's ``OK``) or too large to read. Hero has acted on any 2xx;
+        an error here would invite the caller to resend."""
+        try:
+            return await self._scope.request(method, path, json=json)
+        except MalformedResponseError as exc:
+            if 200 <= exc.status < 300:
+                return None
+            raise
+
     async def _page(self, path: str, item: type[T], params: Query) -> Page[T]:
         data = await self._scope.request("GET", path, params=params)
         try:

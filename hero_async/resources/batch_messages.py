@@ -90,8 +90,9 @@ class BatchMessages(Resource):
 
     async def send(self, batch_id: str) -> None:
         """``PATCH /v1/batch_message/{id}/send``: start the mass send; returns nothing.
-        Never retried automatically: a resend could double the mass send."""
-        await self._scope.request("PATCH", f"{PATH}/{_id(batch_id)}/send")
+        Never retried automatically: a resend could double the mass send. Any 2xx is a
+        success, whatever its body (the description promises none)."""
+        await self._no_body("PATCH", f"{PATH}/{_id(batch_id)}/send")
 
     async def recipients(
         self,

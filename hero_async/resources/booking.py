@@ -173,15 +173,23 @@ class Appointments(Resource):
         )
         return await self._call("PUT", _path(appointment_id), Appointment, json=fields)
 
-    async def book(self, appointment_id: str, *, patient_id: str | None = None) -> Appointment:
+    async def book(
+        self,
+        appointment_id: str,
+        *,
+        patient_id: str | None = None,
+        suppress_mail: bool | None = None,
+    ) -> Appointment:
         """``PATCH /v1/appointments/{id}/book`` (path UNVERIFIED, ``BOOK``): confirm a
-        reservation, naming the patient if it had none; returns the Appointment and makes
-        Hero fire ``appointment.confirmed``."""
-        fields = body(patient_id=optional(v.hero_id, patient_id, "patient_id"))
-        method, path = BOOK
-        return await self._call(
-            method, path.format(id=_id(appointment_id)), Appointment, json=fields
+        reservation, naming the patient if it had none (``suppress_mail``, UNVERIFIED: no
+        email); returns the Appointment and makes Hero fire ``appointment.confirmed``."""
+        fields = body(
+            patient_id=optional(v.hero_id, patient_id, "patient_id"),
+            suppress_mail=optional(v.boolean, suppress_mail, "suppress_mail"),
         )
+        method, path = BOOK
+        path = path.format(id=_id(appointment_id))
+        return await self._call(method, path, Appointment, json=fields)
 
     async def cancel(
         self,
@@ -192,14 +200,14 @@ class Appointments(Resource):
     ) -> Appointment | None:
         """``PATCH /v1/appointments/{id}/cancel``: cancel (fires ``appointment.cancelled``).
         Returns the Appointment when Hero answers with one, else None: the description
-        promises no body, so an empty body or ``{}`` is a success, never an error."""
+        promises no body, so any 2xx (empty, ``{}``, text such as ``OK``) is a success."""
         fields = body(
             suppress_mail=optional(v.boolean, suppress_mail, "suppress_mail"),
             suppress_cancellation_policy=optional(
                 v.boolean, suppress_cancellation_policy, "suppress_cancellation_policy"
             ),
         )
-        data = await self._scope.request("PATCH", f"{_path(appointment_id)}/cancel", json=fields)
+        data = await self._no_body("PATCH", f"{_path(appointment_id)}/cancel", json=fields)
         if not isinstance(data, Mapping) or type(data.get("id")) not in (str, int):
             return None  # Hero cancelled; the answer carries no appointment to read
         return load(Appointment, data)
@@ -217,12 +225,9 @@ class Appointments(Resource):
         move a booked appointment; returns the Appointment (fires ``appointment.rescheduled``).
         """
         method, path = RESCHEDULE
-        return await self._call(
-            method,
-            path.format(id=_id(appointment_id)),
-            Appointment,
-            json=_timing(start_time, duration, practitioner_id, suppress_mail),
-        )
+        path = path.format(id=_id(appointment_id))
+        fields = _timing(start_time, duration, practitioner_id, suppress_mail)
+        return await self._call(method, path, Appointment, json=fields)
 
 
 def _id(appointment_id: str) -> str:

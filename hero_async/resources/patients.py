@@ -118,16 +118,18 @@ class Patients(Resource):
         search: str,
         page_index: int = 0,
         page_size: int = DEFAULT_PAGE_SIZE,
-    ) -> Page[Patient]:
+    ) -> Page[PatientSummary]:
         """``GET /v1/patients?field=&search=``: the older one-field lookup (§9.3), e.g.
-        ``field="emis_id"``; returns a page of Patient. Allowed fields are UNVERIFIED."""
+        ``field="emis_id"``; returns a page of PatientSummary (the description leaves the
+        items free-form, so even ``id`` may be absent; ``raw`` has every field). Allowed
+        fields are UNVERIFIED."""
         params = query(
             field=v.choice(field, "field", v.PATIENT_LOOKUP_FIELDS),
             search=v.text(search, "search"),
             page_index=page_index,
             page_size=v.positive_int(page_size, "page_size"),
         )
-        return await self._page("/v1/patients", Patient, params)
+        return await self._page("/v1/patients", PatientSummary, params)
 
     async def attachments(self, patient_id: str) -> Page[PatientAttachment]:
         """``GET /v1/patients/{id}/attachments``: the patient's EHR files, as a page of

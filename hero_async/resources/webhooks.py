@@ -79,9 +79,10 @@ class Webhooks(Resource):
         return await self._call(method, path.format(id=_id(webhook_id)), Webhook, json=fields)
 
     async def delete(self, webhook_id: str) -> None:
-        """``DELETE /v1/webhooks/{id}`` (path UNVERIFIED, ``DELETE``): unsubscribe."""
+        """``DELETE /v1/webhooks/{id}`` (path UNVERIFIED, ``DELETE``): unsubscribe; returns
+        nothing, and any 2xx is a success whatever its body."""
         method, path = DELETE
-        await self._scope.request(method, path.format(id=_id(webhook_id)))
+        await self._no_body(method, path.format(id=_id(webhook_id)))
 
 
 def _id(webhook_id: str) -> str:

@@ -14,6 +14,11 @@
   ``SANDBOX_NOT_FOUND_NHS`` (999 000 0026) answers 404, whatever the dob.
 * Jane Doe (``SANDBOX_PATIENT_NHS``, dob ``SANDBOX_PATIENT_DOB``) is already a patient of 1001,
   so ``GET /v3/patients?last_name=Doe`` finds someone.
+* Group 1001 also has three appointments of Jane Doe (type 10, location 20, practitioner 30,
+  tomorrow; no slot held), so every appointment operation has something to act on:
+  ``SANDBOX_RESERVATION_IDS`` ``"8001"`` (to get or edit) and ``"8002"`` (to book) are
+  reservations that never lapse, and ``SANDBOX_APPOINTMENT_ID`` ``"8003"`` is booked (to
+  cancel or reschedule). Their ids are outside the fake's sequence (9001 on).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Final, TypeVar
 
 from hero_async.testing._rules import SCOPES
 from hero_async.testing._setup import WorldSetup
+from hero_async.testing._state import Appointment
 
 W = TypeVar("W", bound=WorldSetup)
 
@@ -35,6 +41,9 @@ SANDBOX_IDENTITY_CHECK_NHS: Final = "9990000018"
 SANDBOX_NOT_FOUND_NHS: Final = "9990000026"
 SANDBOX_PATIENT_NHS: Final = "9434765919"
 SANDBOX_PATIENT_DOB: Final = "1980-01-31"
+SANDBOX_RESERVATION_IDS: Final = ("8001", "8002")
+SANDBOX_APPOINTMENT_ID: Final = "8003"
+_NEVER_LAPSES: Final = dt.datetime(2100, 1, 1, tzinfo=dt.UTC).timestamp()
 
 _NAMES = {
     "1001": "Riverside Surgery",
@@ -58,7 +67,7 @@ def sandbox_world(fake: W) -> W:
     fake.add_api_key(SANDBOX_API_KEY, SANDBOX_PRACTICE_GROUP_ID, scopes=SCOPES)
     fake.add_identity_check_patient(SANDBOX_IDENTITY_CHECK_NHS)
     fake.add_pds_not_found(SANDBOX_NOT_FOUND_NHS)
-    fake.add_patient(
+    jane = fake.add_patient(
         SANDBOX_PRACTICE_GROUP_ID,
         nhs_number=SANDBOX_PATIENT_NHS,
         dob=SANDBOX_PATIENT_DOB,
@@ -69,7 +78,20 @@ def sandbox_world(fake: W) -> W:
         postcode="LS1 4AP",
     )
     fake.pds_permissive = True
+    _seed_appointments(fake, jane, tomorrow)
     return fake
+
+
+def _seed_appointments(fake: WorldSetup, patient_id: str, day: dt.date) -> None:
+    """Hero's appointments can only be made through the API; the sandbox starts with some."""
+    booked_at = fake._world.clock()
+    appointments = fake._world.groups[SANDBOX_PRACTICE_GROUP_ID].appointments
+    for hour, appointment_id in enumerate((*SANDBOX_RESERVATION_IDS, SANDBOX_APPOINTMENT_ID)):
+        start = dt.datetime.combine(day, dt.time(11 + hour), dt.UTC)
+        appointments[appointment_id] = Appointment(
+            appointment_id, "10", "20", "30", 10, start, patient_id, _NEVER_LAPSES,
+            confirmed_at=booked_at if appointment_id == SANDBOX_APPOINTMENT_ID else None,
+        )  # fmt: skip
 
 
 def _seed_group(fake: WorldSetup, group_id: str, name: str, day: dt.date) -> None:
