@@ -357,8 +357,9 @@ async def test_concurrency_below_one_is_refused() -> None:
 
 
 async def test_group_outside_network_fails_all_its_invitations_after_one_request() -> None:
-    """Every invitation for a group outside the network fails with CrossOrganisationDeniedError
-    (not retryable), and the group costs one request in all."""
+    """Every invitation for a group outside the network fails with CrossOrganisationDeniedError,
+    retryable (Hero provably did nothing, so a re-run tries again: once the group has joined
+    the network it goes through), and the group costs one request in all."""
     invitations = [invitation(i, OUTSIDE) for i in range(250)]
     async with sandbox() as (fake, hero):
         with await hero.send_invitations(invitations, concurrency=20) as report:

@@ -186,13 +186,16 @@ class Ledger(Protocol):
 
     async def renew(self) -> None:
         """Extend this run's lease (every claim it holds). The pipeline calls it every
-        ``LEASE_SECONDS / 3`` while the run is live."""
+        ``LEASE_SECONDS / 3`` while the run is live, then ``sweep``; if either raises, the
+        job stops (LedgerUnavailableError) rather than go on claiming without a lease."""
 
     async def sweep(self) -> int:
-        """Turn every claim whose owner's lease is over (by the store's clock; a store may
-        also know a local owner is dead, e.g. by its pid) or whose run has ended into
-        outcome_unknown, keeping step, ids and epoch, error_type ``Interrupted``. Never
-        touches a live owner's claim. Returns how many rows it changed."""
+        """Turn every claim whose owner's lease is over (by the store's clock) or whose run
+        has ended into outcome_unknown, keeping step, ids and epoch, error_type
+        ``Interrupted``. Never touches a live owner's claim. A store that can tell a run of
+        its own machine by its process goes by that instead of the lease: a dead one (pid
+        gone or reused) is swept at once, a live one (the very process that began it, even
+        stopped, even with the wall clock stepped) never. Returns how many rows it changed."""
 
     async def entries(self) -> list[LedgerEntry]:
         """Every row, ordered by key (for reports, audits, ``ledger show``)."""

@@ -26,7 +26,14 @@ from .._errors import ValidationError
 from .._ratelimit import LocalRateLimiter, RateLimiter
 from ..resources import Requester
 from ._breaker import CircuitBreaker
-from ._claims import LEASE_SECONDS, Campaign, Ledger, RunInfo
+from ._claims import (
+    LEASE_SECONDS,
+    Campaign,
+    Ledger,
+    LedgerError,
+    LedgerUnavailableError,
+    RunInfo,
+)
 from ._invitation import Invitation, Plan, plan
 from ._preflight import Preflight
 from ._report import FAILED, SKIPPED, BulkReport, InvitationResult
@@ -40,6 +47,7 @@ DEFAULT_CONCURRENCY = 20
 SHARD_SIZE = 100  # keys per shard: big enough to keep slots busy, small enough to resume well
 Progress = Callable[[InvitationResult], object]
 Sleep = Callable[[float], Awaitable[None]]
+LeaseTimer = Callable[[], Awaitable[None]]
 _Work = asyncio.Queue["tuple[Requester, Plan] | None"]
 
 
@@ -68,13 +76,15 @@ async def send_invitations(
     campaign: Campaign | None = None,
     max_outage: float = C.DEFAULT_MAX_OUTAGE_SECONDS,
     sleep: Sleep = asyncio.sleep,
+    lease_timer: LeaseTimer | None = None,
 ) -> BulkReport:
     """Invite every patient; see ``Job`` for the guarantees. ``ledger`` may be a SQLite path.
     ``campaign``: the job's identity; a ledger recorded for another one is refused before
     any request (see ``Ledger.begin``). ``max_outage``: seconds a practice group's outage
     is waited out (its invitations set aside, the other groups going on) before the rest
     of that group fails, retryable, as CircuitOpen. ``sleep``: how those waits are slept
-    (the breaker's clock is monotonic)."""
+    (the breaker's clock is monotonic). ``lease_timer``: awaited before each renewal of
+    the run's lease (default: ``LEASE_SECONDS / 3`` of real time; tests drive their own)."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     if max_outage < 0:
@@ -83,8 +93,6 @@ async def send_invitations(
         store = _open_ledger(ledger, stack)
         await store.begin(RunInfo.here(), campaign)
         stack.push_async_callback(store.end)  # also on cancel: held claims become unknown
-        renewer = asyncio.ensure_future(_keep_alive(store))
-        stack.callback(renewer.cancel)
         job = Job(
             view_for,
             store,
@@ -96,20 +104,47 @@ async def send_invitations(
             sleep=sleep,
         )
         try:
-            await job.run(invitations)
+            await _renewing(store, job.run(invitations), lease_timer or _third_of_a_lease)
         except BaseException:
             job.report.close()
             raise
     return job.report
 
 
-async def _keep_alive(store: Ledger) -> None:
-    """Renew this run's lease while it lives, sweeping dead runs' claims on the way (a
-    real sleep: production pacing only; tests drive renew/sweep directly)."""
+async def _renewing(store: Ledger, work: Awaitable[None], timer: LeaseTimer) -> None:
+    """Run ``work`` while renewing the lease. A renewal that fails stops the work (its
+    claims could be taken over once the lease runs out) and is raised, as
+    LedgerUnavailableError; the store itself grants nothing after a failed write or read."""
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            renewer = tasks.create_task(_keep_alive(store, timer))
+            await work
+            renewer.cancel()
+    except BaseExceptionGroup as group:  # the renewer's error first, else the job's own
+        ledger = [exc for exc in group.exceptions if isinstance(exc, LedgerError)]
+        if ledger or len(group.exceptions) == 1:
+            raise (ledger or group.exceptions)[0] from None
+        raise
+
+
+async def _keep_alive(store: Ledger, timer: LeaseTimer) -> None:
+    """Renew this run's lease while it lives, sweeping dead runs' claims on the way."""
     while True:
-        await asyncio.sleep(LEASE_SECONDS / 3)
-        await store.renew()
-        await store.sweep()
+        await timer()
+        try:
+            await store.renew()
+            await store.sweep()
+        except LedgerError:
+            raise
+        except Exception as exc:  # a store's raw error (an unwrapped read): stop all the same
+            raise LedgerUnavailableError(
+                f"the ledger could not renew this run's lease ({type(exc).__name__}: {exc}); "
+                "the job stops before sending anything further"
+            ) from exc
+
+
+async def _third_of_a_lease() -> None:
+    await asyncio.sleep(LEASE_SECONDS / 3)
 
 
 def _open_ledger(ledger: Ledger | str | Path | None, stack: contextlib.AsyncExitStack) -> Ledger:

@@ -11,12 +11,12 @@ transaction (group commit); a claim still returns only once committed.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ._claims import (
     LEASE_SECONDS,
@@ -28,46 +28,26 @@ from ._claims import (
     State,
 )
 from ._runledger import foreign, resolved
+from ._sqlite_schema import (
+    BEGIN_RUN,
+    CLAIM,
+    FIELDS,
+    INSERT,
+    INTERRUPT,
+    LOCAL_RUNS,
+    SELECT,
+    SETTLE,
+    LedgerMark,
+    migrate,
+    orphaned,
+    process_alive,
+    process_mark,
+    read_mark,
+    unavailable,
+)
 
 __all__ = ["SqliteLedger"]
 
-_COLUMNS = LedgerEntry._fields
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS invitations (key TEXT PRIMARY KEY, practice_group_id TEXT "
-    "NOT NULL, state TEXT NOT NULL, patient_id TEXT, link_id TEXT, short_link TEXT, message_id "
-    "TEXT, step TEXT, error_type TEXT, error TEXT, fingerprint TEXT, updated_at REAL)",
-    "CREATE TABLE IF NOT EXISTS runs (owner TEXT PRIMARY KEY, host TEXT, pid INTEGER, "
-    "started REAL, lease_until REAL, ended INTEGER NOT NULL DEFAULT 0)",
-    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
-)
-_ADDED = {"epoch": "INTEGER NOT NULL DEFAULT 0", "owner": "TEXT"}  # absent in older ledgers
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM invitations"  # noqa: S608 - fixed names
-_FIELDS = ", ".join(f"{name} = ?" for name in _COLUMNS[1:11])
-_CLAIMS = "('link_claimed', 'message_claimed')"
-_INSERT = (
-    f"INSERT INTO invitations ({', '.join(_COLUMNS)}, updated_at) "  # noqa: S608
-    f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))}) ON CONFLICT(key) DO NOTHING"
-)
-_CLAIM = (
-    f"UPDATE invitations SET {_FIELDS}, epoch = ?, owner = ?, updated_at = ? "  # noqa: S608
-    "WHERE key = ? AND epoch = ? AND state <> 'sent' "
-    f"AND (state NOT IN {_CLAIMS} OR (owner = ? AND state = 'link_claimed' AND ?)) "
-    "AND (state <> 'outcome_unknown' OR ?) AND (link_id IS NULL OR ?)"
-)
-_SETTLE = (
-    f"UPDATE invitations SET {_FIELDS}, updated_at = ? WHERE key = ? AND epoch = ? "  # noqa: S608
-    f"AND ((state IN {_CLAIMS} AND owner = ?) OR state = 'outcome_unknown') "
-    "AND (step = 'link' OR ?)"
-)
-_INTERRUPT = (
-    "UPDATE invitations SET state = 'outcome_unknown', error_type = 'Interrupted', "  # noqa: S608
-    "error = 'run stopped after the request may have been sent', step = coalesce(step, "
-    "CASE state WHEN 'link_claimed' THEN 'link' ELSE 'message' END) "
-    f"WHERE state IN {_CLAIMS} AND "
-)
-_ORPHANED = _INTERRUPT + (  # noqa: S608 - fixed names
-    "(owner IS NULL OR owner NOT IN (SELECT owner FROM runs WHERE ended = 0 AND lease_until >= ?))"
-)
 _Op = tuple[str, tuple[object, ...], "asyncio.Future[int] | None"]
 
 
@@ -80,9 +60,11 @@ class SqliteLedger:
         *,
         clock: Callable[[], float] = time.time,
         busy_timeout: float = 10.0,
+        host: str | None = None,
     ) -> None:
         self.path = Path(path)
         self._clock = clock
+        self._host = host or socket.gethostname()  # runs of other hosts: by their lease only
         self._owner: str | None = None
         self._ops: list[_Op] = []
         self._scheduled = False
@@ -93,23 +75,15 @@ class SqliteLedger:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._db.execute("PRAGMA journal_mode=TRUNCATE")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._migrate()
+            migrate(self._db)
         except sqlite3.Error as exc:
-            raise _unavailable(self.path, exc) from None
+            raise unavailable(self.path, exc) from None
 
-    def _migrate(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _SCHEMA:
-                self._db.execute(statement)
-            have = {row[1] for row in self._db.execute("PRAGMA table_info(invitations)")}
-            for name, kind in _ADDED.items():
-                if name not in have:
-                    self._db.execute(f"ALTER TABLE invitations ADD COLUMN {name} {kind}")
-            self._db.execute("COMMIT")
-        finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+    @staticmethod
+    def read_mark(path: str | Path) -> LedgerMark | None:
+        """The ledger file's id, rows and work (rows + claims made, which only grows), read
+        without creating or changing anything; None if there is no file at ``path``."""
+        return read_mark(Path(path))
 
     # -- the protocol ------------------------------------------------------------------------
 
@@ -119,8 +93,9 @@ class SqliteLedger:
         if campaign is not None and recorded is not None and recorded != campaign:
             raise foreign(recorded, campaign)
         self._owner = run.owner
-        row = (run.owner, run.host, run.pid, run.started, self._clock() + LEASE_SECONDS)
-        await self._write("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, 0)", row)
+        proc = process_mark(run.pid) if run.host == self._host else None
+        lease = self._clock() + LEASE_SECONDS
+        await self._write(BEGIN_RUN, (run.owner, run.host, run.pid, run.started, lease, proc))
         if campaign is not None and recorded is None:
             meta = "INSERT OR IGNORE INTO meta VALUES (?, ?)"
             await self._write(meta, ("campaign", f"{campaign.fingerprint} {campaign.name}"))
@@ -131,8 +106,8 @@ class SqliteLedger:
         await self.sweep()
 
     async def get(self, key: str) -> LedgerEntry | None:
-        row = self._db.execute(_SELECT + " WHERE key = ?", (key,)).fetchone()
-        entry = None if row is None else LedgerEntry(*row)
+        rows = self._read(SELECT + " WHERE key = ?", (key,))
+        entry = LedgerEntry(*rows[0]) if rows else None
         pending = self._pending.get(key)
         if pending is not None and entry is not None and pending.epoch == entry.epoch:
             return pending  # our own answer, committed on the next loop turn
@@ -144,11 +119,11 @@ class SqliteLedger:
         epoch, now = expect_epoch + 1, time.time()
         if expect_epoch == 0:
             row = (*entry[:11], epoch, self._owner, now)
-            won = await self._write(_INSERT, row)
+            won = await self._write(INSERT, row)
         else:
             args = (*entry[1:11], epoch, self._owner, now, entry.key, expect_epoch)
             advance = entry.state == State.MESSAGE_CLAIMED
-            won = await self._write(_CLAIM, (*args, self._owner, advance, from_unknown, advance))
+            won = await self._write(CLAIM, (*args, self._owner, advance, from_unknown, advance))
         return epoch if won else None
 
     async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
@@ -156,7 +131,7 @@ class SqliteLedger:
         self._pending[entry.key] = entry._replace(epoch=epoch, owner=self._owner)
         only_link = entry.state == State.LINKED  # linked: only a link claim's answer
         args = (*entry[1:11], time.time(), entry.key, epoch, self._owner, not only_link)
-        self._queue(_SETTLE, args, None)  # durable before the next claim; not waited for
+        self._queue(SETTLE, args, None)  # durable before the next claim; not waited for
 
     async def renew(self) -> None:
         if self._owner is not None:
@@ -164,19 +139,26 @@ class SqliteLedger:
             await self._write("UPDATE runs SET lease_until = ? WHERE owner = ?", lease)
 
     async def sweep(self) -> int:
-        dead = self._dead_local_runs()
+        dead, live = self._local_runs()
         if dead:
             marks = ", ".join("?" * len(dead))
             await self._write(f"UPDATE runs SET ended = 1 WHERE owner IN ({marks})", dead)  # noqa: S608
-        return await self._write(_ORPHANED, (self._clock(),))
+        return await self._write(orphaned(len(live)), (self._clock(), *live))
 
-    def _dead_local_runs(self) -> tuple[str, ...]:
-        """Runs of this machine whose process is gone: their claims need not wait for the
-        lease (a SIGKILLed CLI run can be resumed at once)."""
-        rows = self._db.execute(
-            "SELECT owner, pid FROM runs WHERE ended = 0 AND host = ?", (socket.gethostname(),)
-        ).fetchall()
-        return tuple(owner for owner, pid in rows if not _alive(pid))
+    def _local_runs(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """This machine's unended runs that are (dead, live), judged by their process, not
+        their lease. Dead: the pid is gone, a zombie, or another process now (its start
+        time or boot differs from the one recorded at begin): swept at once, so a SIGKILLed
+        CLI run is resumed at once. Live: the very process that began the run: never swept,
+        however long it is stopped (Ctrl-Z, suspend) or the wall clock jumps. Neither (no
+        /proc, a run recorded without a mark): its lease decides."""
+        dead: list[str] = []
+        live: list[str] = []
+        for owner, pid, proc in self._read(LOCAL_RUNS, (self._host,)):
+            alive = process_alive(pid, proc)
+            if alive is not None:
+                (live if alive else dead).append(owner)
+        return tuple(dead), tuple(live)
 
     async def entries(self) -> list[LedgerEntry]:
         await self._flush()
@@ -184,20 +166,20 @@ class SqliteLedger:
 
     def read_entries(self) -> list[LedgerEntry]:
         """Every committed row, ordered by key, without a running event loop."""
-        return [LedgerEntry(*row) for row in self._db.execute(_SELECT + " ORDER BY key")]
+        return [LedgerEntry(*row) for row in self._read(SELECT + " ORDER BY key")]
 
     async def counts(self) -> dict[str, int]:
         await self._flush()
         counts = dict.fromkeys(State.ALL, 0)
-        for state, n in self._db.execute("SELECT state, count(*) FROM invitations GROUP BY 1"):
+        for state, n in self._read("SELECT state, count(*) FROM invitations GROUP BY 1"):
             counts[state] = n
         return counts
 
     async def campaign(self) -> Campaign | None:
-        row = self._db.execute("SELECT value FROM meta WHERE name = 'campaign'").fetchone()
-        if row is None:
+        rows = self._read("SELECT value FROM meta WHERE name = 'campaign'")
+        if not rows:
             return None
-        fingerprint, _, name = row[0].partition(" ")
+        fingerprint, _, name = rows[0][0].partition(" ")
         return Campaign(name, fingerprint)
 
     async def resolve(self, key: str, outcome: Resolution, who: str) -> LedgerEntry:
@@ -206,7 +188,7 @@ class SqliteLedger:
         assert current is not None
         args = (*entry[1:11], time.time(), key, current.epoch)
         won = await self._write(
-            f"UPDATE invitations SET {_FIELDS}, epoch = epoch + 1, updated_at = ? "  # noqa: S608
+            f"UPDATE invitations SET {FIELDS}, epoch = epoch + 1, updated_at = ? "  # noqa: S608
             "WHERE key = ? AND epoch = ? AND state = 'outcome_unknown'",
             args,
         )
@@ -217,7 +199,7 @@ class SqliteLedger:
     async def end(self) -> None:
         owner, self._owner = self._owner, None
         if owner is not None:
-            await self._write(_INTERRUPT + "owner = ?", (owner,))
+            await self._write(INTERRUPT + "owner = ?", (owner,))
             await self._write("UPDATE runs SET ended = 1 WHERE owner = ?", (owner,))
         await self._flush()
 
@@ -265,7 +247,7 @@ class SqliteLedger:
         except sqlite3.Error as exc:  # disk full, read-only, locked: nobody is told "done"
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            self._failure = _unavailable(self.path, exc)
+            self._failure = unavailable(self.path, exc)
             for _, _, done in ops:
                 if done is not None and not done.done():
                     done.set_exception(self._failure)
@@ -279,20 +261,12 @@ class SqliteLedger:
         if self._failure is not None:
             raise self._failure
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. another user's process: alive
-        return True
-    return True
-
-
-def _unavailable(path: Path, exc: sqlite3.Error) -> LedgerUnavailableError:
-    return LedgerUnavailableError(
-        f"the ledger {path} cannot record progress ({exc}); the job stops before sending "
-        "anything further: free disk space, fix the file's permissions or stop the other "
-        "program holding it, then run the same command again"
-    )
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """Committed rows. A failed read is final like a failed commit: the store grants
+        nothing after it (a renewer that cannot read must not leave the job claiming)."""
+        self._raise_failure()
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            self._failure = unavailable(self.path, exc)
+            raise self._failure from None

@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from .._client import HeroClient
-from ..bulk import BulkReport, Campaign, InvitationResult, LedgerError
+from ..bulk import BulkReport, Campaign, InvitationResult
 from . import _dryrun, _output
-from ._campaigns import CampaignIndex, campaign_for, check_ledger, ledger_rows
+from ._campaigns import CHECKPOINT, CampaignIndex, campaign_for, check_ledger
 from ._check import FileCheck, check_file, valid_invitations
 from ._output import UsageError, line, run_async
 from ._progress import progress
@@ -123,7 +123,7 @@ async def _invite(args: argparse.Namespace, check: FileCheck, report_path: Path)
             line(f"ledger: {ledger}")
             async with progress(check.valid) as tracker:
                 if index is not None:
-                    tracker.listeners.append(_FirstSend(index, csv, campaign, ledger))
+                    tracker.listeners.append(_Checkpoints(index, csv, campaign, ledger))
                 try:
                     report = await hero.send_invitations(
                         invitations,
@@ -136,8 +136,9 @@ async def _invite(args: argparse.Namespace, check: FileCheck, report_path: Path)
                         campaign=campaign,
                     )
                 finally:
-                    if index is not None:
-                        await _remember(index, csv, campaign, ledger)
+                    if index is not None:  # also after a failed or interrupted run
+                        with contextlib.suppress(sqlite3.Error):  # never hide the run's error
+                            index.record(csv, campaign.fingerprint, ledger)
     with report:
         for result in rejected:
             report.add(result)
@@ -152,27 +153,23 @@ async def _invite(args: argparse.Namespace, check: FileCheck, report_path: Path)
         return exit_code(report)
 
 
-async def _remember(index: CampaignIndex, csv: Path, campaign: Campaign, ledger: Path) -> None:
-    """After a run (also a failed or interrupted one): how many rows the ledger holds now.
-    An unreadable ledger must not hide the run's own error, so it is left unrecorded."""
-    with contextlib.suppress(LedgerError, sqlite3.Error):
-        rows = await ledger_rows(ledger)
-        if rows:
-            index.record(csv, campaign.fingerprint, ledger, rows)
-
-
-class _FirstSend:
-    """Record the index entry as soon as Hero may have acted, so even a run killed with -9
-    leaves the index knowing this CSV's ledger matters."""
+class _Checkpoints:
+    """Record the ledger in the index as soon as Hero may have acted, so even a run killed
+    with -9 leaves the index knowing this CSV's ledger matters, then every ``CHECKPOINT``
+    results, so a copy of the ledger taken mid-run is known to be older."""
 
     def __init__(self, index: CampaignIndex, csv: Path, campaign: Campaign, ledger: Path) -> None:
+        self._index = index
         self._args = (csv, campaign.fingerprint, ledger)
-        self._index: CampaignIndex | None = index
+        self._due: int | None = None  # results until the next record; None: before any send
 
     def __call__(self, result: InvitationResult) -> None:
-        if self._index is not None and result.state in ("sent", "outcome_unknown"):
-            self._index.record(*self._args, rows=1)
-            self._index = None
+        if self._due is None and result.state not in ("sent", "outcome_unknown"):
+            return
+        if not self._due:
+            self._index.record(*self._args)
+            self._due = CHECKPOINT
+        self._due -= 1
 
 
 @contextlib.asynccontextmanager

@@ -7,7 +7,9 @@ through HERO_BASE_URL (so that variable is tested too), with the sandbox's key.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -86,3 +88,86 @@ async def test_unknown_outcome_hint_show_and_resolve(fake: FakeHero, tmp_path: P
     again = await arun(tmp_path, "ledger", "resolve", str(ledger), unknown, "not-sent")
     assert again.code == 2  # only an unknown outcome can be resolved
     assert "Traceback" not in again.err
+
+
+async def test_a_stale_copy_of_the_ledger_is_refused(fake: FakeHero, tmp_path: Path) -> None:
+    """Run 1 sends 3 of 6 (3 message POSTs get a 400); the ledger is backed up; run 2 sends
+    the other 3. The backup, given with --ledger or restored in place, would send those 3
+    again: refused (exit 2, naming the ledger, no request). --new-campaign is the way on."""
+    csv = write_excel(tmp_path / "flu.csv", [excel_row(n) for n in range(6)])
+    ledger = tmp_path / "flu.csv.ledger.db"
+    backup = tmp_path / "backup.db"
+    fake.add_fault(Fault(method="POST", path="/v1/messages/send", status=400, times=3))
+    assert (await arun(tmp_path, "invite", str(csv), **_env(fake))).code == 1
+    shutil.copy(ledger, backup)
+    assert (await arun(tmp_path, "invite", str(csv), **_env(fake))).code == 0
+    assert len(fake.messages) == 6
+    requests = fake.count()
+    done = await arun(tmp_path, "invite", str(csv), "--ledger", str(backup), **_env(fake))
+    assert done.code == 2
+    assert f"the ledger {backup} is an older copy of the ledger it ran with at {ledger}" in done.err
+    assert "--new-campaign" in done.err
+    shutil.copy(ledger, tmp_path / "current.db")
+    shutil.copy(backup, ledger)  # a backup restored in place
+    for args in ((), ("--dry-run",)):
+        done = await arun(tmp_path, "invite", str(csv), *args, **_env(fake))
+        assert done.code == 2
+        assert f"its ledger {ledger} is an older copy" in done.err
+    assert fake.count() == requests  # not one request, not even a token
+    shutil.copy(tmp_path / "current.db", ledger)  # the current ledger is back: accepted
+    done = await arun(tmp_path, "invite", str(csv), **_env(fake))
+    assert done.code == 0, done.err
+    assert len(fake.messages) == 6
+    fresh = ("--new-campaign", "--ledger", str(backup))
+    done = await arun(tmp_path, "invite", str(csv), *fresh, **_env(fake))
+    assert done.code == 0, done.err
+    assert len(fake.messages) == 9  # asked for, explicitly
+
+
+async def test_another_ledger_than_the_one_run_with_is_refused(
+    fake: FakeHero, tmp_path: Path
+) -> None:
+    """Not a copy but another ledger (its own ledger id) in the ledger's place: here the one
+    of an earlier campaign of the same CSV, in which 2 keys failed that the latest run (a
+    --new-campaign one) has sent since. Its counter says nothing about the latest ledger's;
+    it is refused before any request, or those 2 patients would be texted again."""
+    csv = write_excel(tmp_path / "flu.csv", [excel_row(n) for n in range(4)])
+    ledger = tmp_path / "flu.csv.ledger.db"
+    fake.add_fault(Fault(method="POST", path="/v1/messages/send", status=400, times=2))
+    assert (await arun(tmp_path, "invite", str(csv), **_env(fake))).code == 1
+    shutil.move(ledger, tmp_path / "old.db")
+    done = await arun(tmp_path, "invite", str(csv), "--new-campaign", **_env(fake))
+    assert done.code == 0, done.err
+    requests = fake.count()
+    shutil.copy(tmp_path / "old.db", ledger)
+    done = await arun(tmp_path, "invite", str(csv), **_env(fake))
+    assert done.code == 2
+    assert f"its ledger {ledger} is not the ledger it ran with" in done.err
+    assert fake.count() == requests
+
+
+@pytest.mark.parametrize("how", ["truncated", "rows deleted", "another campaign's"])
+async def test_emptied_or_foreign_ledger_is_refused_with_no_request(
+    fake: FakeHero, tmp_path: Path, how: str
+) -> None:
+    csv = write_excel(tmp_path / "flu.csv", [excel_row(n) for n in range(3)])
+    ledger = tmp_path / "flu.csv.ledger.db"
+    assert (await arun(tmp_path, "invite", str(csv), **_env(fake))).code == 0
+    args = ["invite", str(csv)]
+    if how == "truncated":
+        ledger.write_bytes(b"")
+        expected = f"its ledger {ledger} is empty"
+    elif how == "rows deleted":
+        with contextlib.closing(sqlite3.connect(ledger)) as db, db:
+            db.execute("DELETE FROM invitations")
+        expected = f"its ledger {ledger} is empty"
+    else:  # another campaign (other keys) pointed at flu's ledger
+        other = write_excel(tmp_path / "covid.csv", [excel_row(n + 10) for n in range(3)])
+        args = ["invite", str(other), "--ledger", str(ledger)]
+        expected = "this ledger belongs to campaign 'flu'"
+    requests = fake.count()
+    done = await arun(tmp_path, *args, **_env(fake))
+    assert done.code == 2
+    assert expected in done.err
+    assert "Traceback" not in done.err
+    assert fake.count() == requests
