@@ -6,10 +6,12 @@ from ._db import open_pool
 from ._ledger import PostgresLedger
 from ._ratelimit import PostgresRateLimiter
 from ._schema import migrate
+from ._shard import run_shard
 from ._tokens import PostgresTokenStore
-from ._worker import run_worker
+from ._worker import MAX_ATTEMPTS, run_worker
 
 __all__ = [
+    "MAX_ATTEMPTS",
     "Campaign",
     "PostgresLedger",
     "PostgresRateLimiter",
@@ -17,5 +19,6 @@ __all__ = [
     "Submitted",
     "migrate",
     "open_pool",
+    "run_shard",
     "run_worker",
 ]

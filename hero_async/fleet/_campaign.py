@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from .. import _json
 from .._errors import ValidationError
 from ..bulk import Campaign as LedgerCampaign
-from ..bulk import ForeignLedgerError, Invitation, plan
+from ..bulk import ForeignLedgerError, Invitation, InvitationResult, plan
 from ._jobs import defer_shard
 
 __all__ = ["SHARD_SIZE", "Submitted", "submit"]
@@ -101,8 +101,15 @@ async def submit(
     invitations: Iterable[Invitation],
     *,
     shard_size: int = SHARD_SIZE,
+    rejected: Iterable[InvitationResult] = (),
 ) -> Submitted:
     valid, failed = _prepare(invitations)
+    for bad in rejected:  # found by the caller's own check (read once invitations is used)
+        if bad.key not in valid:
+            failed.setdefault(
+                bad.key,
+                (bad.practice_group_id, "validate", bad.error_type or "ValidationError", bad.error),
+            )
     digest = _digest(valid, failed)
     shards = _shards(valid, shard_size)
     total = len(valid) + len(failed)

@@ -49,11 +49,18 @@ def build_app(
 
 
 async def defer_shard(app: App, campaign: str, number: int, *, connection: Any = None) -> bool:
-    """Queue the shard's job unless one is queued already; False if it was."""
+    """Queue the shard's job unless one is queued already; False if it was. Inside the
+    caller's transaction (``connection``) the attempt is a savepoint, so a held queueing
+    lock does not abort the rest of that transaction."""
+    task = app.configure_task(
+        SHARD, queue=QUEUE, queueing_lock=f"shard:{campaign}:{number}", connection=connection
+    )
     try:
-        await app.configure_task(
-            SHARD, queue=QUEUE, queueing_lock=f"shard:{campaign}:{number}", connection=connection
-        ).defer_async(campaign=campaign, number=number)
+        if connection is None:
+            await task.defer_async(campaign=campaign, number=number)
+        else:
+            async with connection.transaction():
+                await task.defer_async(campaign=campaign, number=number)
     except pexc.AlreadyEnqueued:
         return False
     return True

@@ -1,12 +1,14 @@
 """PostgresLedger: the claim-store protocol (``hero_async.bulk.Ledger``) on PostgreSQL.
 
 A claim is one conditional statement: ``INSERT … ON CONFLICT DO NOTHING`` for a new key, else
-``UPDATE … WHERE epoch = $expected AND state …  RETURNING epoch``. Row locking makes exactly
-one of any number of concurrent claimers win, on any number of machines. ``settle`` is fenced
-by the claim's epoch and owner, so a zombie worker's late answer can only upgrade its own
-swept claim. Leases are measured by the database clock (``clock_timestamp()``), never by a
-worker's: a worker whose lease ran out has its claims turned ``outcome_unknown``, never back
-into something that could POST again. Every call is awaited until committed (autocommit).
+``UPDATE … WHERE epoch = $expected AND state …  RETURNING epoch`` (the statements, and the
+claim rules they share with SqliteLedger and RunLedger, are in ``_ledger_sql``). Row locking
+makes exactly one of any number of concurrent claimers win, on any number of machines.
+``settle`` is fenced by the claim's epoch and owner, so a zombie worker's late answer can only
+upgrade its own swept claim. Leases are measured by the database clock
+(``clock_timestamp()``), never by a worker's: a worker whose lease ran out has its claims
+turned ``outcome_unknown``, never back into something that could POST again. Every call is
+awaited until committed (autocommit).
 
 Many ledgers share the tables; ``name`` (a campaign's name, for the fleet) tells them apart.
 """
@@ -30,39 +32,12 @@ from ..bulk import (
     RunInfo,
     State,
 )
+from . import _ledger_sql as sql
 from ._db import open_pool, unavailable
 
 __all__ = ["PostgresLedger"]
 
 Clock = Callable[[], float]
-_FIELDS = (
-    "practice_group_id, state, patient_id, link_id, short_link, message_id, step, "
-    "error_type, error, fingerprint"
-)
-_ROW = f"key, {_FIELDS}, epoch, owner"
-_NOW = "coalesce(%(now)s::timestamptz, clock_timestamp())"
-_CLAIMS = "('link_claimed', 'message_claimed')"
-_SET = ", ".join(f"{name} = %({name})s" for name in _FIELDS.split(", "))
-
-_INSERT = f"""INSERT INTO hero_fleet.entries (ledger, {_ROW}, updated_at)
-VALUES (%(ledger)s, %(key)s, {", ".join(f"%({n})s" for n in _FIELDS.split(", "))},
-        1, %(me)s, {_NOW})
-ON CONFLICT DO NOTHING RETURNING epoch"""
-_CLAIM = f"""UPDATE hero_fleet.entries SET {_SET}, epoch = epoch + 1, owner = %(me)s,
-    updated_at = {_NOW}
-WHERE ledger = %(ledger)s AND key = %(key)s AND epoch = %(expect)s AND state <> 'sent'
-  AND (state NOT IN {_CLAIMS} OR owner = %(me)s)
-  AND (state <> 'outcome_unknown' OR %(from_unknown)s)
-RETURNING epoch"""
-_SETTLE = f"""UPDATE hero_fleet.entries SET {_SET}, updated_at = {_NOW}
-WHERE ledger = %(ledger)s AND key = %(key)s AND epoch = %(epoch)s AND owner = %(me)s
-  AND state IN ('link_claimed', 'message_claimed', 'outcome_unknown')"""
-_SWEEP = f"""UPDATE hero_fleet.entries e SET state = 'outcome_unknown',
-    error_type = 'Interrupted', error = 'the run holding this claim ended or stopped renewing',
-    updated_at = {_NOW}
-WHERE e.ledger = %(ledger)s AND e.state IN {_CLAIMS} AND NOT EXISTS (
-    SELECT 1 FROM hero_fleet.runs r
-    WHERE r.owner = e.owner AND NOT r.ended AND r.lease_until >= {_NOW})"""
 
 
 class PostgresLedger:
@@ -119,10 +94,7 @@ class PostgresLedger:
                 await _check_campaign(conn, self._name, campaign)
                 started = dt.datetime.fromtimestamp(run.started, dt.UTC)
                 await conn.execute(
-                    f"INSERT INTO hero_fleet.runs VALUES (%(owner)s, %(ledger)s, %(host)s,"
-                    f" %(pid)s, %(started)s, {_NOW} + %(lease)s, false)"
-                    " ON CONFLICT (owner) DO UPDATE SET lease_until = excluded.lease_until,"
-                    " ended = false".encode(),
+                    sql.BEGIN_RUN.encode(),
                     {
                         **self._args(),
                         "owner": run.owner,
@@ -136,8 +108,7 @@ class PostgresLedger:
         await self.sweep()
 
     async def get(self, key: str) -> LedgerEntry | None:
-        query = f"SELECT {_ROW} FROM hero_fleet.entries WHERE ledger = %(ledger)s AND key = %(key)s"
-        row = await self._one(query, self._args(key=key))
+        row = await self._one(sql.GET, self._args(key=key))
         return None if row is None else LedgerEntry(*row)
 
     async def claim(
@@ -147,73 +118,62 @@ class PostgresLedger:
             return None
         if self._before_claim is not None:
             await self._before_claim()
-        args = self._args(**_values(entry), expect=expect_epoch, from_unknown=from_unknown)
-        row = await self._one(_INSERT if expect_epoch == 0 else _CLAIM, args)
+        advance = entry.state == State.MESSAGE_CLAIMED  # the owner's link -> message step
+        args = self._args(
+            **_values(entry), expect=expect_epoch, from_unknown=from_unknown, advance=advance
+        )
+        row = await self._one(sql.INSERT if expect_epoch == 0 else sql.CLAIM, args)
         return None if row is None else int(row[0])
 
     async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
         if self._run is not None:
-            await self._one(_SETTLE, self._args(**_values(entry), epoch=epoch))
+            any_step = entry.state != State.LINKED  # linked only answers a link claim
+            await self._one(
+                sql.SETTLE, self._args(**_values(entry), epoch=epoch, any_step=any_step)
+            )
 
     async def renew(self) -> None:
         if self._run is not None:
-            await self._one(
-                f"UPDATE hero_fleet.runs SET lease_until = {_NOW} + %(lease)s"
-                " WHERE owner = %(me)s AND NOT ended",
-                self._args(lease=self._lease),
-            )
+            await self._one(sql.RENEW, self._args(lease=self._lease))
 
     async def sweep(self) -> int:
         with unavailable():
             async with self._pool.connection() as conn:
-                cur = await conn.execute(_SWEEP.encode(), self._args())
+                cur = await conn.execute(sql.SWEEP.encode(), self._args())
                 return int(cur.rowcount)
 
     async def entries(self) -> list[LedgerEntry]:
+        return await self._rows(sql.ENTRIES)
+
+    async def unknown(self) -> list[LedgerEntry]:
+        """The keys a person must settle with ``resolve`` (Hero may have acted), by key."""
+        return await self._rows(sql.UNKNOWN)
+
+    async def _rows(self, query: str) -> list[LedgerEntry]:
         with unavailable():
             async with self._pool.connection() as conn:
-                cur = await conn.execute(
-                    f"SELECT {_ROW} FROM hero_fleet.entries WHERE ledger = %(ledger)s"
-                    ' ORDER BY key COLLATE "C"'.encode(),
-                    self._args(),
-                )
+                cur = await conn.execute(query.encode(), self._args())
                 return [LedgerEntry(*row) async for row in cur]
 
     async def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(State.ALL, 0)
         with unavailable():
             async with self._pool.connection() as conn:
-                cur = await conn.execute(
-                    b"SELECT state, count(*) FROM hero_fleet.entries WHERE ledger = %(ledger)s"
-                    b" GROUP BY state",
-                    self._args(),
-                )
-                async for state, n in cur:
+                async for state, n in await conn.execute(sql.COUNTS.encode(), self._args()):
                     counts[state] = int(n)
         return counts
 
     async def campaign(self) -> Campaign | None:
-        row = await self._one(
-            "SELECT campaign_name, campaign_fingerprint FROM hero_fleet.ledgers"
-            " WHERE name = %(ledger)s AND campaign_name IS NOT NULL",
-            self._args(),
-        )
+        row = await self._one(sql.CAMPAIGN, self._args())
         return None if row is None else Campaign(row[0], row[1])
 
     async def resolve(self, key: str, outcome: Resolution, who: str) -> LedgerEntry:
         sent = outcome == "sent"
         note = f"resolved {'sent' if sent else 'not sent'} by {who}"
-        row = await self._one(
-            f"UPDATE hero_fleet.entries SET epoch = epoch + 1, error = %(note)s,"
-            f" state = %(state)s, updated_at = {_NOW},"
-            " link_id = CASE WHEN %(clear)s AND step = 'link' THEN NULL ELSE link_id END,"
-            " short_link = CASE WHEN %(clear)s AND step = 'link' THEN NULL ELSE short_link END"
-            " WHERE ledger = %(ledger)s AND key = %(key)s AND state = 'outcome_unknown'"
-            f" RETURNING {_ROW}",
-            self._args(
-                key=key, note=note, clear=not sent, state=State.SENT if sent else State.FAILED
-            ),
+        args = self._args(
+            key=key, note=note, clear=not sent, state=State.SENT if sent else State.FAILED
         )
+        row = await self._one(sql.RESOLVE, args)
         if row is None:
             raise LedgerError("resolve: no outcome_unknown entry for that key")
         return LedgerEntry(*row)
@@ -221,9 +181,7 @@ class PostgresLedger:
     async def end(self) -> None:
         if self._run is None:
             return
-        await self._one(
-            "UPDATE hero_fleet.runs SET ended = true WHERE owner = %(me)s", self._args()
-        )
+        await self._one(sql.END_RUN, self._args())
         await self.sweep()  # the ended run's claims, and any other dead owner's
         self._run = None
 

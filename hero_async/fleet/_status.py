@@ -16,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..bulk import BulkReport, InvitationResult, LedgerError
 
-__all__ = ["report", "status"]
+__all__ = ["report", "status", "total"]
 
 _REPORT = b"""SELECT k.key, coalesce(r.practice_group_id, i.practice_group_id, e.practice_group_id),
        r.state, r.step, r.patient_id, r.link_id, r.short_link, r.message_id, r.error_type,
@@ -84,7 +84,7 @@ def _row(row: tuple[Any, ...]) -> InvitationResult:
     )
 
 
-async def _exists(pool: AsyncConnectionPool[Any], name: str) -> int:
+async def total(pool: AsyncConnectionPool[Any], name: str) -> int:
     async with pool.connection() as conn:
         cur = await conn.execute(b"SELECT total FROM hero_fleet.campaigns WHERE name = %s", (name,))
         row = await cur.fetchone()
@@ -95,7 +95,7 @@ async def _exists(pool: AsyncConnectionPool[Any], name: str) -> int:
 
 async def report(pool: AsyncConnectionPool[Any], name: str) -> BulkReport:
     """Every key of the campaign once (the caller closes the report)."""
-    await _exists(pool, name)
+    await total(pool, name)
     out = BulkReport()
     async with pool.connection() as conn:
         async for row in await conn.execute(_REPORT, {"c": name}):
@@ -105,7 +105,7 @@ async def report(pool: AsyncConnectionPool[Any], name: str) -> BulkReport:
 
 async def status(pool: AsyncConnectionPool[Any], name: str) -> dict[str, Any]:
     """Shards by state, ledger rows by state, results by state (no keys, no patient data)."""
-    total = await _exists(pool, name)
+    invitations = await total(pool, name)
     async with pool.connection() as conn:
         shards = await (
             await conn.execute(
@@ -143,7 +143,7 @@ async def status(pool: AsyncConnectionPool[Any], name: str) -> dict[str, Any]:
     assert shards is not None
     return {
         "campaign": name,
-        "invitations": total,
+        "invitations": invitations,
         "shards": {"total": shards[0], "done": shards[1], "runs": int(shards[2])},
         "jobs": jobs,
         "ledger": ledger,

@@ -20,80 +20,25 @@ from psycopg_pool import AsyncConnectionPool
 from .._client import HeroClient
 from .._config import from_env
 from .._constants import ENV_API_KEY
-from ..bulk import LEASE_SECONDS, Campaign, Invitation, InvitationResult
+from ..bulk import LEASE_SECONDS
 from ._db import open_pool
 from ._jobs import QUEUE, build_app, defer_reconcile, defer_shard, retry_stalled
 from ._ledger import PostgresLedger
+from ._manage import MAX_ATTEMPTS, given_up
 from ._ratelimit import PostgresRateLimiter
-from ._tokens import PostgresTokenStore
+from ._shard import fleet_client, shard_run
 
 __all__ = ["MAX_ATTEMPTS", "run_worker"]
 
-MAX_ATTEMPTS = 10  # shard runs before a shard is given up (its keys stay in the ledger)
-
-_UNFINISHED = b"SELECT count(*) FROM hero_fleet.shards WHERE NOT done AND attempts < %s"
+_UNFINISHED = b"""SELECT count(*) FROM hero_fleet.shards s WHERE NOT s.done
+AND (s.attempts < %s OR EXISTS (SELECT 1 FROM procrastinate_jobs j
+    WHERE j.queueing_lock = 'shard:' || s.campaign || ':' || s.shard
+      AND j.status IN ('todo', 'doing')))"""
 _LOST = b"""SELECT s.campaign, s.shard FROM hero_fleet.shards s
 WHERE NOT s.done AND s.attempts < %s AND NOT EXISTS (
     SELECT 1 FROM procrastinate_jobs j
     WHERE j.queueing_lock = 'shard:' || s.campaign || ':' || s.shard
       AND j.status IN ('todo', 'doing'))"""
-_RESULT = b"""INSERT INTO hero_fleet.results VALUES
-    (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (campaign, key) DO UPDATE SET
-    state = excluded.state, step = excluded.step, patient_id = excluded.patient_id,
-    link_id = excluded.link_id, short_link = excluded.short_link,
-    message_id = excluded.message_id, error_type = excluded.error_type,
-    error = excluded.error, retryable = excluded.retryable
-WHERE NOT (results.state = 'sent' AND excluded.state = 'skipped')"""
-
-
-class _Results:
-    """Per-key results written as they come (batched), so a killed shard keeps most."""
-
-    def __init__(self, pool: AsyncConnectionPool[Any], campaign: str) -> None:
-        self._pool, self._campaign = pool, campaign
-        self._buffer: list[InvitationResult] = []
-        self._flushing: asyncio.Task[None] | None = None
-
-    def add(self, result: InvitationResult) -> None:
-        self._buffer.append(result)
-        if len(self._buffer) >= 50 and self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
-
-    async def _flush_soon(self) -> None:
-        try:
-            await self.flush()
-        finally:
-            self._flushing = None
-
-    async def flush(self) -> None:
-        batch, self._buffer = self._buffer, []
-        if not batch:
-            return
-        rows = [
-            (
-                self._campaign,
-                r.key,
-                r.practice_group_id,
-                r.state,
-                r.step,
-                r.patient_id,
-                r.link_id,
-                r.short_link,
-                r.message_id,
-                r.error_type,
-                r.error,
-                r.retryable,
-            )
-            for r in batch
-        ]
-        async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.executemany(_RESULT, rows)
-
-    async def close(self) -> None:
-        if self._flushing is not None:
-            await self._flushing
-        await self.flush()
 
 
 class _Worker:
@@ -112,42 +57,15 @@ class _Worker:
         self.app: App | None = None
 
     async def run_shard(self, campaign: str, number: int) -> None:
-        async with self.pool.connection() as conn:
-            await conn.execute(
-                b"UPDATE hero_fleet.shards SET attempts = attempts + 1"
-                b" WHERE campaign = %s AND shard = %s",
-                (campaign, number),
-            )
-            cur = await conn.execute(
-                b"SELECT payload FROM hero_fleet.invitations WHERE campaign = %s AND shard = %s"
-                b" ORDER BY key",
-                (campaign, number),
-            )
-            invitations = [Invitation(**row[0]) async for row in cur]
-            cur = await conn.execute(
-                b"SELECT campaign_name, campaign_fingerprint FROM hero_fleet.ledgers"
-                b" WHERE name = %s",
-                (campaign,),
-            )
-            ident = await cur.fetchone()
-        ledger = PostgresLedger(
-            self.pool, campaign, lease_seconds=self.lease, before_claim=self.limiter.prepay
-        )
-        sink = _Results(self.pool, campaign)
-        report = await self.hero.send_invitations(
-            invitations,
-            ledger=ledger,
+        await shard_run(
+            self.pool,
+            self.hero,
+            self.limiter,
+            campaign,
+            number,
             concurrency=self.concurrency,
-            on_progress=sink.add,
-            campaign=Campaign(ident[0], ident[1]) if ident else None,
+            lease_seconds=self.lease,
         )
-        report.close()
-        await sink.close()
-        async with self.pool.connection() as conn:
-            await conn.execute(
-                b"UPDATE hero_fleet.shards SET done = true WHERE campaign = %s AND shard = %s",
-                (campaign, number),
-            )
 
     async def reconcile(self) -> None:
         assert self.app is not None
@@ -181,23 +99,18 @@ async def run_worker(
     burst: bool = False,
     stalled_after: float = 30.0,
     lease_seconds: float = LEASE_SECONDS,
-) -> None:
+) -> list[tuple[str, int]]:
     """Run shard jobs until stopped (SIGINT/SIGTERM), or with ``burst`` until none is left.
-    ``rate_limit`` (requests/s) is stored as the key's budget for the whole fleet."""
+    ``rate_limit`` (requests/s) is stored as the key's budget for the whole fleet. Returns
+    the (campaign, shard) pairs given up after ``MAX_ATTEMPTS`` runs (``Campaign.retry``
+    re-opens them): with ``burst``, an empty list means every shard finished."""
     pool = await open_pool(url)
     try:
         key = from_env(api_key, "api_key", ENV_API_KEY)  # hashed for the shared rows
         limiter = PostgresRateLimiter(pool, key)
         if rate_limit is not None:
             await limiter.set_rate(rate_limit)
-        tokens = PostgresTokenStore(pool, key)
-        async with HeroClient(
-            api_key,
-            practice_group_id,
-            base_url=base_url,
-            rate_limiter=limiter,
-            token_store=tokens,
-        ) as hero:
+        async with fleet_client(pool, limiter, api_key, practice_group_id, base_url) as hero:
             worker = _Worker(
                 pool,
                 hero,
@@ -208,6 +121,7 @@ async def run_worker(
             )
             await _serve(url, worker, jobs=jobs, burst=burst)
         await limiter.aclose()
+        return await given_up(pool)
     finally:
         await pool.close()
 
