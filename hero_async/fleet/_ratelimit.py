@@ -22,17 +22,27 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from .._constants import MAX_RETRY_AFTER_SECONDS
 from ._db import key_id, unavailable
 
 __all__ = ["PostgresRateLimiter"]
 
 Sleep = Callable[[float], Awaitable[None]]
 
+# The stored times are clamped to what a live fleet can have ahead of now (one interval per
+# worker in flight, the longest Retry-After), so a step back of the database clock costs a
+# short burst, never a stall for as long as the step.
 _RESERVE = b"""INSERT INTO hero_fleet.rate_limits AS r (key_id, tat) VALUES (%s, clock_timestamp())
 ON CONFLICT (key_id) DO UPDATE
-SET tat = greatest(r.tat, clock_timestamp(), r.paused_until) + make_interval(secs => r.interval_s)
+SET tat = greatest(
+    least(r.tat, clock_timestamp() + make_interval(secs => r.interval_s * 256)),
+    clock_timestamp(),
+    least(r.paused_until, clock_timestamp() + make_interval(secs => MAX_PAUSE))
+) + make_interval(secs => r.interval_s)
 RETURNING extract(epoch FROM r.tat - make_interval(secs => r.interval_s)),
-          extract(epoch FROM clock_timestamp())"""
+          extract(epoch FROM clock_timestamp())""".replace(
+    b"MAX_PAUSE", b"%d" % MAX_RETRY_AFTER_SECONDS
+)
 _PAUSE = b"""INSERT INTO hero_fleet.rate_limits AS r (key_id, paused_until)
 VALUES (%(k)s, clock_timestamp() + make_interval(secs => %(s)s))
 ON CONFLICT (key_id) DO UPDATE

@@ -121,3 +121,22 @@ async def test_the_ledger_takes_the_permit_before_it_claims(database_url: str) -
         assert order == ["permit"]
     finally:
         await ledger.close()
+
+
+async def test_a_database_clock_step_back_costs_no_stall(pools: list) -> None:
+    """The database clock steps back an hour after reservations and a pause were stored: the
+    stored times now lie an hour ahead. The next permits wait at most what a live fleet can
+    have ahead of now (256 intervals, the longest Retry-After), not the hour."""
+    worker = Recorded(pools[0])
+    await worker.set_rate(50.0)
+    await worker.acquire()
+    async with pools[0].connection() as conn:
+        await conn.execute(
+            "UPDATE hero_fleet.rate_limits SET tat = clock_timestamp() + interval '1 hour',"
+            " paused_until = clock_timestamp() + interval '1 hour'"
+        )
+    for _ in range(3):
+        await worker.acquire()
+    assert worker.slept
+    assert max(worker.slept) <= 120 + 1
+    assert max(worker.slept) > 60  # the stored pause still counted, clamped to its longest
