@@ -57,7 +57,7 @@ class Query:
         value = self.query.get(key)
         if value is None:
             return default
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):  # "²" and "٣" are not page sizes
             self.issues.append(issue([key], "invalid_type", "integer"))
             return default
         number = int(value)

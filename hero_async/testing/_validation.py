@@ -19,7 +19,7 @@ from typing import Any
 
 from hero_async.testing._rules import MISSING_REFERENCE_STATUS, NOT_FOUND_MESSAGE
 
-_DIGITS = re.compile(r"^\d+$")
+_DIGITS = re.compile(r"[0-9]+")  # Hero's ^\d+$ is a JS pattern: ASCII only, no final \n
 _DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
 )
@@ -59,7 +59,7 @@ def require(found: Mapping[str, Any], key: str, what: str) -> None:
 
 def nhs_number_ok(value: str) -> bool:
     """Mod-11 check of a 10-digit NHS number (spaces already removed)."""
-    if len(value) != 10 or not value.isdigit():
+    if len(value) != 10 or not _DIGITS.fullmatch(value):
         return False
     total = sum(w * int(c) for w, c in zip(_NHS_WEIGHTS, value, strict=False))
     check = 11 - total % 11
@@ -143,7 +143,7 @@ class Fields:
             return None
         if choices and value not in choices:
             self.fail(key, "invalid_enum_value", " | ".join(f"'{c}'" for c in choices))
-        elif digits and not _DIGITS.match(value):
+        elif digits and not _DIGITS.fullmatch(value):
             self.fail(key, "invalid_string", r"^\d+$")
         elif nonempty and not value:
             self.fail(key, "too_small", "non-empty string")
