@@ -8,6 +8,7 @@ cache, the rate gate) and its lifecycle: unopened → open (``async with``) → 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from pathlib import Path
@@ -276,6 +277,6 @@ class HeroClient(PracticeGroupView):
 
 
 def _positive(value: float, field: str) -> float:
-    if not value > 0:
-        raise ValidationError(field, "must be a positive number of seconds")
+    if not (math.isfinite(value) and value > 0):  # nan compares false; inf never times out
+        raise ValidationError(field, "must be a finite number of seconds above 0")
     return value

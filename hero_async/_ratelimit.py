@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from . import _constants as C
+from ._errors import ValidationError
 
 __all__ = ["LocalRateLimiter", "RateLimiter"]
 
@@ -56,8 +57,10 @@ class LocalRateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        if rate is not None and rate <= 0:
-            raise ValueError("rate must be positive requests per second, or None")
+        if rate is not None and not (math.isfinite(rate) and rate > 0):  # nan, inf
+            raise ValidationError(
+                "rate_limit", "must be a finite number of requests per second above 0, or None"
+            )
         self._cap = rate
         self._clock = clock
         self._sleep = sleep

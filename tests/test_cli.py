@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from hero_async import HeroClient, ValidationError
+from hero_async import HeroClient, Invitation, ValidationError
 from hero_async.bulk._csv import Row
-from hero_async.bulk._invitation import Invitation
 from hero_async.bulk._report import InvitationResult
 from hero_async.cli import _main
 from hero_async.cli._check import row_problems
@@ -211,11 +211,47 @@ def test_dry_run_is_a_summary_that_flags_repeated_keys(
     rows = "".join(f"k{n},1002,10,20,{n + 1}\n" for n in range(50))
     csv.write_text(header + rows + "k3,1002,10,20,4\nbad,1002,ten,20,5\n")
     assert _main.main(["invite", str(csv), "--dry-run", "--sandbox"]) == 1
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "line 52 (key k3): key: used by an earlier row too" in err
     assert "line 53 (key bad): appointment_type_id:" in err
-    assert "     50  would send" in err
-    assert "      1  would skip (key repeated in the file)" in err
-    assert "      1  would fail" in err
-    assert len(err.splitlines()) < 15
+    assert "     50  would send" in out  # the summary is data: stdout
+    assert "      1  would skip (key repeated in the file)" in out
+    assert "      1  would fail" in out
+    assert "would send" not in err
+    assert len(out.splitlines()) + len(err.splitlines()) < 15
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
+
+
+BAD_NUMBERS = [math.nan, math.inf, -math.inf, 0, -5]
+
+
+@pytest.mark.parametrize("value", BAD_NUMBERS)
+def test_client_refuses_rates_and_timeouts_that_are_not_finite_and_positive(
+    value: float,
+) -> None:
+    """rate_limit=nan would space requests by nan seconds, inf by none at all (no cap):
+    refused at construction, naming the field, before a connection exists."""
+    for field in ("rate_limit", "timeout", "connect_timeout"):
+        with pytest.raises(ValidationError) as caught:
+            HeroClient("k", "1001", base_url="https://api.test", **{field: value})
+        assert caught.value.field == field
+        assert "finite" in caught.value.problem
+
+
+# 0 is left out: send_invitations reads rate_limit=0 as "no cap" (bulk/_pipeline.py).
+@pytest.mark.parametrize("value", [v for v in BAD_NUMBERS if v != 0])
+async def test_a_jobs_rate_limit_is_refused_before_anything_is_sent(value: float) -> None:
+    from hero_async.testing import SANDBOX_API_KEY, SANDBOX_PRACTICE_GROUP_ID, FakeHero
+
+    invitation = Invitation(
+        key="k", practice_group_id="1002", appointment_type_id="10", location_id="20",
+        patient_id="5",
+    )  # fmt: skip
+    async with (
+        FakeHero(seed_sandbox=True) as fake,
+        HeroClient(SANDBOX_API_KEY, SANDBOX_PRACTICE_GROUP_ID, base_url=fake.url) as hero,
+    ):
+        with pytest.raises(ValidationError) as caught:
+            await hero.send_invitations([invitation], rate_limit=value)
+        assert caught.value.field == "rate_limit"
+        assert fake.count() == 0

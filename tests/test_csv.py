@@ -187,6 +187,21 @@ def test_header_mistakes_are_refused_in_words(tmp_path: Path, header: str, messa
     assert "[]" not in str(caught.value)
 
 
+def test_every_near_miss_column_is_named_at_once(tmp_path: Path) -> None:
+    """Three misspelt columns: all three named with their suggestion, so one fix is enough."""
+    header = "key,pratice_group_id,nhs_number,dob,appointment_type_id,locaton_id,mesage_template"
+    with pytest.raises(CsvError) as caught:
+        read_rows(_write(tmp_path, header, "x"))
+    message = str(caught.value)
+    for wrong, right in [
+        ("pratice_group_id", "practice_group_id"),
+        ("locaton_id", "location_id"),
+        ("mesage_template", "message_template"),
+    ]:
+        assert f"unknown column {wrong!r}: did you mean {right}?" in message
+    assert message.count("\n") == 0  # one line
+
+
 @pytest.mark.parametrize(
     ("cell", "date_format", "expected"),
     [

@@ -78,20 +78,23 @@ def read_header(names: list[str], path: str | Path) -> Header:
     fields: list[str | None] = []
     ignored: list[str] = []
     seen: dict[str, str] = {}
+    near_misses: list[str] = []  # all of them at once: one fix of the file, not one per run
     for raw in names:
         name = raw.strip()
         field = _KNOWN.get(_normal(name))
         if field is None and name:
             close = difflib.get_close_matches(_normal(name), _KNOWN, n=1, cutoff=0.8)
             if close:
-                hint = _KNOWN[close[0]]
-                raise CsvError(f"{path}: unknown column {name!r}: did you mean {hint}?")
-            ignored.append(name)
+                near_misses.append(f"unknown column {name!r}: did you mean {_KNOWN[close[0]]}?")
+            else:
+                ignored.append(name)
         if field is not None and field in seen:
             raise CsvError(f"{path}: columns {seen[field]!r} and {name!r} both mean {field}")
         if field is not None:
             seen[field] = name
         fields.append(field)
+    if near_misses:
+        raise CsvError(f"{path}: " + "; ".join(near_misses))
     missing = [name for name in REQUIRED_COLUMNS if name not in seen]
     if missing:
         raise CsvError(

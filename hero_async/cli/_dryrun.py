@@ -1,4 +1,5 @@
-"""``--dry-run``: what a run would do, as a summary; nothing is sent, nothing is written.
+"""``--dry-run``: what a run would do, as a summary on stdout; nothing is sent or written.
+Its exit code is the run's: 1 if a row would fail or the ledger holds an unknown outcome.
 
 The file was already read and checked (``_check``); this adds what the ledger holds, since a
 re-run skips what was sent and stops at what may have been.
@@ -13,7 +14,7 @@ from pathlib import Path
 from ..bulk import SqliteLedger, State
 from ._campaigns import CampaignIndex, campaign_for, check_ledger, is_file
 from ._check import FileCheck, valid_invitations
-from ._output import line
+from ._output import line, out
 
 # What a run does with a valid row, by its key's ledger state.
 _WOULD = {
@@ -51,14 +52,23 @@ async def dry_run(args: argparse.Namespace, check: FileCheck, ledger: Path | Non
             outcomes["would RESEND (--retry-unknown: may text twice)"] += 1
         else:
             outcomes[_WOULD.get(state, "would send")] += 1
-    line(f"dry run of {args.file}:")
+    out(f"dry run of {args.file}:")
     for outcome, n in outcomes.most_common():
-        line(f"  {n:>7}  {outcome}")
+        out(f"  {n:>7}  {outcome}")
     if check.invalid:
-        line(f"  {check.invalid:>7}  would fail (problems above)")
+        out(f"  {check.invalid:>7}  would fail (problems above)")
     _show_ledger(ledger, states)
-    line("nothing was sent")
-    return 0 if check.invalid == 0 else 1
+    out("nothing was sent")
+    unknown = outcomes[_WOULD[State.UNKNOWN]]
+    if unknown and ledger is not None:
+        keys = "1 key" if unknown == 1 else f"{unknown} keys"
+        line(
+            f"the ledger {ledger} holds {keys} with an unknown outcome: a run would not resend "
+            f"them and would exit 1. Check with the practice, then record what happened:\n"
+            f"  hero-async ledger resolve {ledger} KEY sent|not-sent"
+        )
+    # The run's exit code (see --help): 1 if an invitation would fail or stay unknown.
+    return 0 if check.invalid == 0 and unknown == 0 else 1
 
 
 async def _ledger_states(path: Path) -> dict[str, str]:
@@ -73,9 +83,9 @@ async def _ledger_states(path: Path) -> dict[str, str]:
 
 def _show_ledger(ledger: Path | None, states: dict[str, str]) -> None:
     if ledger is None:
-        line("ledger: none (the sandbox uses a temporary one)")
+        out("ledger: none (the sandbox uses a temporary one)")
     elif not states:
-        line(f"ledger: {ledger} (none yet: a run creates it)")
+        out(f"ledger: {ledger} (none yet: a run creates it)")
     else:
         counts = collections.Counter(states.values())
-        line(f"ledger: {ledger} holds " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        out(f"ledger: {ledger} holds " + ", ".join(f"{n} {s}" for s, n in counts.items()))

@@ -17,6 +17,7 @@ The actions themselves are in ``_fleet_actions``.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -116,10 +117,10 @@ def run_campaign(args: argparse.Namespace) -> int:
 
 def run_worker(args: argparse.Namespace) -> int:
     fleet = actions.fleet()
-    if args.concurrency < 1 or args.jobs < 1 or args.stalled_after <= 0:
+    if args.concurrency < 1 or args.jobs < 1 or not _finite_positive(args.stalled_after):
         raise UsageError("--concurrency, --jobs and --stalled-after must be positive")
-    if args.rate_limit is not None and args.rate_limit <= 0:
-        raise UsageError("--rate-limit must be positive")
+    if args.rate_limit is not None and not _finite_positive(args.rate_limit):
+        raise UsageError("--rate-limit must be a finite number above 0")
     url = actions.database_url(args)
     given_up = actions.run(
         fleet.run_worker(
@@ -144,3 +145,7 @@ def run_worker(args: argparse.Namespace) -> int:
         return GAVE_UP if args.burst else 0
     print("worker: no shard left" if args.burst else "worker stopped", file=sys.stderr)
     return 0
+
+
+def _finite_positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0  # "nan" and "inf" parse as floats

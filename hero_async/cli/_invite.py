@@ -53,6 +53,8 @@ def _check_usage(args: argparse.Namespace) -> None:
         )
     if args.sandbox and args.base_url is not None:
         raise UsageError("--sandbox and --base-url: choose one (the sandbox has its own URL)")
+    if args.file.is_dir():
+        raise UsageError(f"{args.file} is a folder, not a CSV file")
     if not args.file.is_file():
         raise UsageError(f"{args.file}: no such file")
 

@@ -7,6 +7,8 @@ import and a row. ``run`` returns the exit code; ``UsageError`` is a one-line ex
 from __future__ import annotations
 
 import argparse
+import codecs
+import math
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -15,7 +17,8 @@ from typing import NamedTuple
 
 from .. import __version__
 from .. import _constants as C
-from .._errors import HeroError
+from .._config import resolve_base_url
+from .._errors import HeroError, ValidationError
 from ..bulk import COLUMNS, DATE_FORMATS, DEFAULT_CONCURRENCY, REQUIRED_COLUMNS, LedgerError
 from . import _fleet, _invite, _ledger_cmd
 from ._output import UsageError
@@ -55,11 +58,35 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError("must be more than 0")
+        if not (math.isfinite(value) and value > 0):  # "nan" and "inf" parse as floats
+            raise argparse.ArgumentTypeError("must be more than 0 (a finite number)")
         return value
 
     return parse
+
+
+def _encoding(text: str) -> str:
+    """A text encoding Python knows, checked now: not a traceback once the file is open."""
+    try:
+        info = codecs.lookup(text)
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"unknown encoding {text!r} (e.g. utf-8, or cp1252 for Excel's plain CSV)"
+        ) from None
+    if not getattr(info, "_is_text_encoding", True):  # base64, zlib...: bytes to bytes
+        raise argparse.ArgumentTypeError(f"{text!r} is not a text encoding")
+    return text
+
+
+def _base_url(text: str) -> str:
+    """The client's own rule (https, or http on loopback), refused here naming the option."""
+    try:
+        resolve_base_url(None, text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be https://, or http:// on a loopback host (127.0.0.1, localhost)"
+        ) from None
+    return text
 
 
 def _invite_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +97,7 @@ def _invite_arguments(parser: argparse.ArgumentParser) -> None:
     add("--sandbox", action="store_true", help="run against the built-in fake Hero (no keys)")
     add(
         "--base-url",
+        type=_base_url,
         default=None,
         help="Hero API URL, e.g. a standalone fake or a proxy "
         "(default: HERO_BASE_URL, else HERO_ENVIRONMENT's URL); https, or http on loopback",
@@ -129,6 +157,7 @@ def _invite_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--encoding",
+        type=_encoding,
         default="utf-8",
         help="file encoding (default %(default)s; cp1252 for "
         "Excel's plain 'CSV (Comma delimited)')",

@@ -1,4 +1,5 @@
-"""What the CLI prints: one-line errors, the end-of-run summary table, hints."""
+"""What the CLI prints: listings on stdout; one-line errors, the end-of-run summary table,
+progress and hints on stderr."""
 
 from __future__ import annotations
 
@@ -22,7 +23,13 @@ class UsageError(Exception):
 
 
 def line(text: str = "") -> None:
+    """Progress, warnings, hints: stderr, so they never mix with what a command lists."""
     print(text, file=sys.stderr, flush=True)
+
+
+def out(text: str = "") -> None:
+    """What a command lists or summarises (``ledger show``, a dry run): stdout, to pipe."""
+    print(text, flush=True)
 
 
 def summary(report: BulkReport, elapsed: float) -> None:

@@ -12,6 +12,8 @@ the sandbox world (key ``"sandbox-key"``, home group ``"1001"``; see ``hero_asyn
       @pytest.mark.asyncio(loop_scope="session")
       async def test_invite(hero_fake_session): ...
 
+  A test on another loop fails at setup saying so (it would otherwise hang).
+
 Drive either with an async client in the same loop (``HeroClient``, ``httpx.AsyncClient``,
 ``aiohttp``). A sync test client (FastAPI's ``TestClient``) blocks the loop the fake needs
 to answer, and the test deadlocks.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
 from hero_async.testing._fake import FakeHero
@@ -40,8 +43,39 @@ async def _hero_fake_server() -> AsyncIterator[FakeHero]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def hero_fake_session(_hero_fake_server: FakeHero) -> FakeHero:
-    """The session's sandbox ``FakeHero``, reset for this test (run it on the session loop)."""
+async def hero_fake_session(
+    _hero_fake_server: FakeHero, request: pytest.FixtureRequest
+) -> FakeHero:
+    """The session's sandbox ``FakeHero``, reset for this test (run it on the session loop).
+
+    A test on any other loop (or a sync test) fails here at once: the fake could not answer
+    it while that loop runs, and the test would wait forever."""
+    scope = _test_loop_scope(request.node)
+    if scope != "session":
+        where = "is not async" if scope is None else f"is run on the {scope} loop"
+        pytest.fail(
+            f"{request.node.name} {where}, but hero_fake_session serves from the session's "
+            "event loop: make it an async test marked "
+            '@pytest.mark.asyncio(loop_scope="session"), or use hero_fake',
+            pytrace=False,
+        )
     await _hero_fake_server.wait_deliveries()  # the last test's webhooks finish first
     _hero_fake_server.reset()
     return _hero_fake_server
+
+
+def _test_loop_scope(item: pytest.Item) -> str | None:
+    """The loop pytest-asyncio runs ``item`` on, as it decides it: the closest asyncio
+    marker's loop_scope, else the asyncio_default_test_loop_scope setting; None: no marker
+    (in auto mode every async test gets one)."""
+    marker = item.get_closest_marker("asyncio")
+    if marker is None:
+        return None
+    scope = marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")
+    if scope:
+        return str(scope)
+    try:
+        default = item.config.getini("asyncio_default_test_loop_scope")
+    except ValueError:  # pytest-asyncio before 0.26 has no such setting
+        default = None
+    return str(default or "function")

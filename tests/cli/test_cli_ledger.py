@@ -70,14 +70,14 @@ async def test_unknown_outcome_hint_show_and_resolve(fake: FakeHero, tmp_path: P
     assert f"hero-async ledger resolve {ledger} KEY sent|not-sent" in done.err
     shown = await arun(tmp_path, "ledger", "show", str(ledger))
     assert shown.code == 0
-    listed = [line.split() for line in shown.err.splitlines() if line.startswith("  flu/")]
+    listed = [line.split() for line in shown.out.splitlines() if line.startswith("  flu/")]
     assert [row[3] for row in listed] == ["outcome_unknown"]  # only what needs a person
     unknown = listed[0][0]
     dry = await arun(tmp_path, "invite", str(csv), "--dry-run", **_env(fake))
-    assert dry.code == 0
-    assert "2  would skip (already sent)" in dry.err
-    assert "1  would report unknown" in dry.err
-    assert "WOULD SEND" not in dry.err
+    assert dry.code == 1  # as the real run would: an unknown outcome is exit 1
+    assert "2  would skip (already sent)" in dry.out
+    assert "1  would report unknown" in dry.out
+    assert "WOULD SEND" not in dry.out + dry.err
     done = await arun(tmp_path, "ledger", "resolve", str(ledger), unknown, "sent", "--by", "alice")
     assert done.code == 0, done.err
     assert "alice" in done.err
@@ -171,3 +171,39 @@ async def test_emptied_or_foreign_ledger_is_refused_with_no_request(
     assert expected in done.err
     assert "Traceback" not in done.err
     assert fake.count() == requests
+
+
+async def test_show_lists_on_stdout_and_not_sent_is_sent_once_on_rerun(
+    fake: FakeHero, tmp_path: Path
+) -> None:
+    """A 500 to one message POST leaves a key outcome_unknown. ``ledger show`` lists it on
+    stdout (the hint stays on stderr); a dry run says the ledger holds an unknown and exits 1,
+    as the real run would; resolving an unknown key names it and the ledger. After
+    ``ledger resolve KEY not-sent`` the re-run sends that key, once, and nothing else."""
+    csv = write_excel(tmp_path / "flu.csv", [excel_row(n) for n in range(3)])
+    ledger = tmp_path / "flu.csv.ledger.db"
+    fake.add_fault(Fault(method="POST", path="/v1/messages/send", status=500, times=1))
+    assert (await arun(tmp_path, "invite", str(csv), **_env(fake))).code == 1
+    shown = await arun(tmp_path, "ledger", "show", str(ledger))
+    assert shown.code == 0, shown.err
+    assert shown.out.startswith(f"{ledger}: 3 keys, campaign ")
+    listed = [line.split() for line in shown.out.splitlines() if line.startswith("  flu/")]
+    assert [row[3] for row in listed] == ["outcome_unknown"]
+    assert f"hero-async ledger resolve {ledger} KEY sent|not-sent" in shown.err
+    assert "flu/" not in shown.err
+    unknown = listed[0][0]
+    dry = await arun(tmp_path, "invite", str(csv), "--dry-run", **_env(fake))
+    assert dry.code == 1
+    assert "1  would report unknown" in dry.out
+    assert f"the ledger {ledger} holds 1 key with an unknown outcome" in dry.err
+    missing = await arun(tmp_path, "ledger", "resolve", str(ledger), "flu/99", "sent")
+    assert missing.code == 2
+    assert missing.err.strip() == f"hero-async: no key flu/99 in {ledger}"
+    done = await arun(tmp_path, "ledger", "resolve", str(ledger), unknown, "not-sent")
+    assert done.code == 0, done.err
+    before = len(fake.messages)
+    done = await arun(tmp_path, "invite", str(csv), **_env(fake))
+    assert done.code == 0, done.err
+    assert len(fake.messages) == before + 1
+    assert (await arun(tmp_path, "invite", str(csv), **_env(fake))).code == 0
+    assert len(fake.messages) == before + 1  # and never again
