@@ -10,12 +10,12 @@ Section numbers (§) point at /work/shared/hero-api/REFERENCE.md.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import re
 from collections.abc import Collection
 from typing import Final, Literal, TypeAlias, get_args
 from urllib.parse import urlsplit
 
+from hero_async._config import is_loopback
 from hero_async._errors import ValidationError
 
 # Enums copied from the reference; each is a one-line fix if Hero's list differs. The
@@ -255,15 +255,7 @@ def url(value: object, field: str) -> str:
         raise ValidationError(field, "is not a valid URL") from None
     if parts.scheme not in {"https", "http"} or not host:
         raise ValidationError(field, "must be an absolute https:// URL")
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ValidationError(field, "must use https (http is allowed only for localhost)")
     return text_
 
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
