@@ -177,9 +177,12 @@ async def _read_json(request: web.Request) -> tuple[Any, str | None]:
     if request.content_type not in _rules.JSON_CONTENT_TYPES:
         return raw.decode("utf-8", "replace"), "application/json"
     try:
-        return json.loads(raw), None
+        parsed = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return raw.decode("utf-8", "replace"), "object"
+    # A body that is sent must be an object even where one is optional: Hero's strict JSON
+    # parser refuses a bare `null` (it is not "no body").
+    return parsed, "object" if parsed is None else None
 
 
 async def _before(fault: Fault, request: web.Request) -> None:
