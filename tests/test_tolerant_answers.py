@@ -7,10 +7,11 @@ page object. Nothing leaves the process.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from transport_support import ScriptedTransport
 
 from hero_async import (
     Appointment,
@@ -20,38 +21,10 @@ from hero_async import (
     Page,
     PatientSummary,
     RawResponse,
-    Timeouts,
 )
 
 API = "https://api.test"
 Call = Callable[[HeroClient], Awaitable[Any]]
-
-
-class ScriptedTransport:
-    """Answers from a script (a RawResponse, or an exception to raise), records each send."""
-
-    def __init__(self, *answers: RawResponse | Exception) -> None:
-        self.answers = list(answers)
-        self.sent: list[tuple[str, str, bytes | None]] = []
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        data: bytes | None,
-        params: list[tuple[str, str]] | None,
-        timeouts: Timeouts,
-    ) -> RawResponse:
-        self.sent.append((method, url, data))
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    async def aclose(self) -> None:
-        pass
 
 
 def _text(status: int, body: bytes, content_type: str = "text/plain") -> RawResponse:
@@ -109,7 +82,7 @@ async def test_a_no_body_operation_succeeds_on_any_2xx(
     resend, and a resent batch send is a second mass send)."""
     result, transport = await _run(call, answer)
     assert result is None
-    assert [(m, u) for m, u, _ in transport.sent] == [(method, API + path)]
+    assert [sent[:2] for sent in transport.sent] == [(method, API + path)]
 
 
 @pytest.mark.parametrize(("name", "call", "method", "path"), NO_BODY, ids=NO_BODY_IDS)

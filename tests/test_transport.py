@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from transport_support import ScriptedTransport
 
 from hero_async import (
     ClientClosedError,
@@ -20,34 +20,6 @@ from hero_async import (
 )
 
 API = "https://api.test"
-
-
-class ScriptedTransport:
-    """Answers from a script, records every send; nothing leaves the process."""
-
-    def __init__(self, *answers: RawResponse | TransportError) -> None:
-        self.answers = list(answers)
-        self.sent: list[tuple[str, str, Mapping[str, str], bytes | None, Timeouts]] = []
-        self.closed = False
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        data: bytes | None,
-        params: list[tuple[str, str]] | None,
-        timeouts: Timeouts,
-    ) -> RawResponse:
-        self.sent.append((method, url, headers, data, timeouts))
-        answer = self.answers.pop(0)
-        if isinstance(answer, TransportError):
-            raise answer
-        return answer
-
-    async def aclose(self) -> None:
-        self.closed = True
 
 
 async def _no_sleep(seconds: float) -> None:
