@@ -123,7 +123,8 @@ async def _invite(args: argparse.Namespace, check: FileCheck, report_path: Path)
             await check_ledger(index, csv, campaign.fingerprint, ledger, new_campaign=fresh)
         async with _client(args) as hero:
             line(f"ledger: {ledger}")
-            async with progress(check.valid) as tracker:
+            rate = lambda: hero.rate  # noqa: E731 - read at each progress line
+            async with progress(check.valid, rate=rate, cap=args.rate_limit) as tracker:
                 if index is not None:
                     tracker.listeners.append(_Checkpoints(index, csv, campaign, ledger))
                 try:

@@ -1,5 +1,6 @@
 """Progress while a job runs: rich's columns in a terminal, a plain line every few seconds
-elsewhere (cron mail, CI logs), so a 2-minute run never looks hung."""
+elsewhere (cron mail, CI logs), so a 2-minute run never looks hung. Both show the rate the
+client holds itself to: the one learned from Hero's 429s, and the job's cap if it has one."""
 
 from __future__ import annotations
 
@@ -40,11 +41,14 @@ class Progress:
         clock: Callable[[], float] = time.monotonic,
         stream: TextIO | None = None,
         interval: float = PLAIN_INTERVAL_SECONDS,
+        rate: Callable[[], float | None] | None = None,
+        cap: float | None = None,
     ) -> None:
         self.total = total
         self.counts: collections.Counter[str] = collections.Counter()
         self.listeners: list[Callable[[InvitationResult], object]] = []
         self._clock, self._stream, self._interval = clock, stream, interval
+        self._rate, self._cap = rate, cap  # e.g. ``lambda: hero.rate``; the job's rate_limit
         self._started = self._last = clock()
         self._bar: Any = None
         self._task: Any = None
@@ -78,8 +82,17 @@ class Progress:
         c = self.counts
         return (
             f"sent {c['sent']}  failed {c['failed']}  unknown {c['outcome_unknown']}  "
-            f"skipped {c['skipped']}"
+            f"skipped {c['skipped']}{self.limits()}"
         )
+
+    def limits(self) -> str:
+        """``"  learned 38/s  rate cap 60/s"``: what the client allows itself now (learned from
+        Hero's 429s) and the job's hard cap; each left out while there is none."""
+        learned = self._rate() if self._rate is not None else None
+        parts = [] if learned is None else [f"learned {learned:.0f}/s"]
+        if self._cap is not None:
+            parts.append(f"rate cap {self._cap:g}/s")
+        return "".join(f"  {part}" for part in parts)
 
     def line(self) -> str:
         done, elapsed = self.done, self.elapsed
@@ -97,9 +110,12 @@ def is_terminal() -> bool:
 
 
 @asynccontextmanager
-async def progress(total: int) -> AsyncIterator[Progress]:
+async def progress(
+    total: int, *, rate: Callable[[], float | None] | None = None, cap: float | None = None
+) -> AsyncIterator[Progress]:
     """A live bar in a terminal; otherwise plain lines on stderr, also while nothing finishes
-    (a practice's outage can hold every request for minutes)."""
+    (a practice's outage can hold every request for minutes). ``rate`` reads the client's
+    current rate (``lambda: hero.rate``), ``cap`` is the job's ``rate_limit``."""
     if rich is not None and is_terminal():
         columns = (
             rich.progress.SpinnerColumn(),
@@ -112,11 +128,11 @@ async def progress(total: int) -> AsyncIterator[Progress]:
         )
         console = rich.console.Console(stderr=True)
         with rich.progress.Progress(*columns, console=console) as bar:
-            tracker = Progress(total)
+            tracker = Progress(total, rate=rate, cap=cap)
             tracker._bar, tracker._task = bar, bar.add_task("", total=total, status="")
             yield tracker
         return
-    tracker = Progress(total, stream=sys.stderr)
+    tracker = Progress(total, stream=sys.stderr, rate=rate, cap=cap)
     tracker.tick(force=True)
     ticker = asyncio.create_task(_tick(tracker))
     try:

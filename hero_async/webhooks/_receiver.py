@@ -2,13 +2,13 @@
 
 Answering before handlers run keeps Hero's delivery fast whatever the handlers do (fetching the
 appointment, writing to a database). The backlog of unfinished dispatches is bounded
-(``max_in_flight``): while it is full, deliveries are answered 503 *before* anything is
-accepted, so Hero redelivers later -- a delivery is never answered 200 and then dropped for lack
-of room. The router's per-handler timeout keeps hung handlers from holding slots for ever.
-The receiver owns the handler tasks: it keeps a strong
-reference to each, logs any exception, and drains them when the application shuts down, so
-nothing is destroyed while pending and no exception goes unretrieved.
-
+(``max_in_flight``): while it is full, or the receiver is closing, deliveries are answered 503
+*before* anything is accepted (checked again once the body is read, with no await between that
+check and the dispatch starting), so Hero redelivers later -- a delivery is never answered 200
+and then dropped for lack of room or missed by close(). The router's per-handler timeout keeps
+hung handlers from holding slots for ever. The receiver owns the handler tasks: it keeps a
+strong reference to each, logs any exception, and drains them when the application shuts
+down, so nothing is destroyed while pending and no exception goes unretrieved.
 
 A service that reacts to Hero events (REFERENCE §12) needs only this::
 
@@ -95,11 +95,15 @@ class WebhookReceiver:
         """The aiohttp request handler: 200 queued, 401, 400, 413, 405 or 503 (busy/closing)."""
         if request.method != "POST":
             raise web.HTTPMethodNotAllowed(request.method, ["POST"])
-        if self._closing or len(self._tasks) >= self._max_in_flight:
+        if self._full():  # cheap: before reading a body we would refuse anyway
             return web.Response(status=503, text="busy, retry later")
         body = await _read_capped(request, self._max_body_bytes)
         if body is None:
             return web.Response(status=413, text="webhook body too large")
+        # Again: close() or other deliveries may have come while the body was read. From here
+        # to _start nothing awaits, so a delivery answered 200 is one drain()/close() waits for.
+        if self._full():
+            return web.Response(status=503, text="busy, retry later")
         try:
             if self._require_signature:
                 self._verify(request, body)
@@ -130,6 +134,10 @@ class WebhookReceiver:
         if pending:
             logger.warning("cancelled %d webhook handler run(s) at shutdown", len(pending))
             await asyncio.wait(pending)
+
+    def _full(self) -> bool:
+        """Closing, or the backlog is full: answer 503 so Hero redelivers later."""
+        return self._closing or len(self._tasks) >= self._max_in_flight
 
     def _verify(self, request: web.Request, body: bytes) -> None:
         timestamp = request.headers.get(TIMESTAMP_HEADER, "")

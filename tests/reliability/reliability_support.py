@@ -11,6 +11,9 @@
 * ``check_invariants``: what must hold after any run, however it was interrupted: every row
   accounted for exactly once, no duplicate message or link per key, the ledger agreeing with
   what the fake actually did.
+* ``keys_touched_by_faults``: the keys whose own request met a fault, from the fake's log.
+* ``quiesce`` / ``pending_tasks``: await what is still running (a shielded token fetch that
+  outlives its cancelled caller, anything left after a run), never a real-time budget.
 * ``run_chaos``: one seeded chaos run end to end (also run under ``python -X dev -W error``
   by ``chaos_child.py``).
 """
@@ -27,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import hero_async
 from hero_async import HeroClient, HeroError, Invitation, InvitationResult, SqliteLedger
 from hero_async.bulk import LedgerEntry, State
 from hero_async.testing import (
@@ -346,6 +350,37 @@ def check_invariants(
     )
 
 
+def keys_touched_by_faults(
+    invitations: InvitationSet, fake: FakeHero
+) -> tuple[set[str], collections.Counter[tuple[str, str, str]]]:
+    """The invitation keys whose own request met an injected fault, read from the fake's
+    request log (it must be unbounded), and a count of faulted requests no key could be named
+    for. A 429 touches nothing: Hero did not act and the job waits and retries it.
+
+    A request names its key by the NHS number it registers, the ``[key]`` that starts its
+    message, or the Hero patient id it links or messages (patients of this invitation set).
+    """
+    by_nhs = {nhs: key for key, nhs in invitations.nhs_by_key.items()}
+    patient_key = _patient_keys(invitations, fake)
+    touched: set[str] = set()
+    unattributed: collections.Counter[tuple[str, str, str]] = collections.Counter()
+    for entry in fake.requests:
+        if entry.fault is None or entry.fault == "rate_limit" or entry.status == 429:
+            continue
+        body = entry.body if isinstance(entry.body, dict) else {}
+        key = by_nhs.get(str(body.get("nhs_number")))
+        message = body.get("message_string")
+        if key is None and isinstance(message, str) and (found := KEY_IN_MESSAGE.match(message)):
+            key = found.group(1)
+        if key is None:
+            key = patient_key.get((entry.practice_group_id or "", str(body.get("patient_id"))))
+        if key is None:
+            unattributed[(entry.method, entry.route, entry.fault)] += 1
+        else:
+            touched.add(key)
+    return touched, unattributed
+
+
 def fake_links(fake: FakeHero) -> list[tuple[str, str, str | None]]:
     """(practice group, link id, patient id) of every booking link the fake created.
 
@@ -389,16 +424,51 @@ def acquired_connections(hero: HeroClient) -> int:
     return len(connector._acquired)  # type: ignore[attr-defined]
 
 
-async def pending_tasks(settle: int = 50) -> set[asyncio.Task[Any]]:
-    """Tasks other than the caller's still pending after letting the loop settle a little."""
+_SDK = str(Path(hero_async.__file__).parent)
+_FAKE = str(Path(hero_async.__file__).parent / "testing")
+LEAK_GUARD = 60.0  # seconds: only turns a task that never ends into a failure, never a verdict
+
+
+def _runs_sdk_code(task: asyncio.Task[Any]) -> bool:
+    code = getattr(task.get_coro(), "cr_code", None)
+    filename = "" if code is None else code.co_filename
+    return filename.startswith(_SDK) and not filename.startswith(_FAKE)
+
+
+def sdk_tasks() -> set[asyncio.Task[Any]]:
+    """Pending tasks running the SDK's own code (not the fake's, not the caller's): what a
+    cancelled call may leave running on purpose, e.g. the token cache's shielded fetch."""
     current = asyncio.current_task()
-    others: set[asyncio.Task[Any]] = set()
-    for _ in range(settle):
-        others = {t for t in asyncio.all_tasks() if t is not current and not t.done()}
-        if not others:
-            break
-        await asyncio.sleep(0.01)
-    return others
+    return {
+        t for t in asyncio.all_tasks() if t is not current and not t.done() and _runs_sdk_code(t)
+    }
+
+
+async def quiesce() -> None:
+    """Wait, by awaiting them, for the SDK tasks still running (a shielded token fetch outlives
+    its cancelled caller and holds a pooled connection until it lands), then let the loop run
+    their done-callbacks. No real sleep: however slow the machine, this ends when they do."""
+    async with asyncio.timeout(LEAK_GUARD):
+        while running := sdk_tasks():
+            await asyncio.wait(running)
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def pending_tasks() -> set[asyncio.Task[Any]]:
+    """Tasks other than the caller's still pending once those running have ended.
+
+    Every other task is awaited (not polled against a real-time budget): a task that ends,
+    however late on a loaded machine, was not leaked; one still pending after ``LEAK_GUARD``
+    seconds is returned for the caller to report.
+    """
+    current = asyncio.current_task()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    others = {t for t in asyncio.all_tasks() if t is not current and not t.done()}
+    if others:
+        await asyncio.wait(others, timeout=LEAK_GUARD)
+    return {t for t in asyncio.all_tasks() if t is not current and not t.done()}
 
 
 def ledger_entries(path: Path) -> list[LedgerEntry]:

@@ -19,10 +19,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from reliability_support import API_KEY, HOME, acquired_connections, pending_tasks
+from reliability_support import API_KEY, HOME, acquired_connections, pending_tasks, quiesce
 
 from hero_async import HeroClient, HeroError
-from hero_async.testing import FakeHero, Fault
+from hero_async.testing import FakeHero, Fault, _dispatch
 
 TOKEN = "/v1/access_token"
 Operation = Callable[[HeroClient], Awaitable[Any]]
@@ -81,7 +81,7 @@ async def sweep(hero: HeroClient, fake: FakeHero, operation: Operation, group: s
     for iterations in range(400):
         await hero._core._tokens.invalidate(group)  # each run must fetch a token afresh
         finished = await cancel_after_iterations(operation(hero), iterations)
-        await settle()
+        await quiesce()  # the shielded token fetch a cancelled caller left runs to its end
         assert_pool_consistent(hero)
         await assert_tokens_consistent(hero, fake, group)
         if finished:
@@ -153,7 +153,7 @@ async def test_cancelling_at_random_moments_while_hero_is_slow(
                 and not isinstance(o, asyncio.CancelledError | HeroError)
             ]
             assert unexpected == []
-            await settle()
+            await quiesce()  # shielded token fetches still hold a connection until they land
             assert_pool_consistent(hero)
             await assert_tokens_consistent(hero, network, group)
     assert not await pending_tasks()
@@ -253,18 +253,44 @@ async def test_cancelling_during_backoff_and_during_the_429_pause(
     await hero.aclose()  # the 30 s pause is still on: held_sleep would hold any new call
 
 
+class HeldAnswers:
+    """Stands in for the fake's ``asyncio``: a latency fault waits for :meth:`release` instead
+    of a real timer, so the test, not the clock, decides when a held answer comes."""
+
+    def __init__(self) -> None:
+        self.holding = 0
+        self._released = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, seconds: float) -> None:
+        self.holding += 1
+        await self._released.wait()
+
+    def release(self) -> None:
+        self._released.set()
+
+
 async def test_closing_the_client_cancels_a_token_fetch_nobody_waits_for(
-    network: FakeHero, loop_trouble: Any
+    network: FakeHero, monkeypatch: pytest.MonkeyPatch, loop_trouble: Any
 ) -> None:
     """A caller cancelled mid-fetch leaves the shielded fetch running; closing the client
     cancels it cleanly: no pending task, no unretrieved exception, no unclosed session."""
-    network.add_fault(Fault(method="POST", path=TOKEN, latency=0.3, times=1))
-    async with HeroClient(API_KEY, HOME, base_url=network.url) as hero:
-        caller = asyncio.ensure_future(hero.access_token())
-        await asyncio.sleep(0.02)
-        caller.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await caller
-        assert hero._core._tokens._flights  # still fetching for nobody
-    assert not hero._core._tokens._flights
+    held = HeldAnswers()
+    monkeypatch.setattr(_dispatch, "asyncio", held)
+    network.add_fault(Fault(method="POST", path=TOKEN, latency=HOLD, times=1))
+    try:
+        async with HeroClient(API_KEY, HOME, base_url=network.url) as hero:
+            caller = asyncio.ensure_future(hero.access_token())
+            await until(lambda: held.holding == 1)  # the fetch is at the fake, held there
+            caller.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await caller
+            flight = next(iter(hero._core._tokens._flights.values()))  # fetching for nobody
+            assert not flight.done()
+        assert flight.cancelled()  # ended by closing the client, not by an answer
+        assert not hero._core._tokens._flights
+    finally:
+        held.release()  # the fake's handler answers a closed connection and ends
     assert not await pending_tasks()

@@ -1,6 +1,6 @@
 """Seeded randomized chaos runs of a bulk invitation job against the fake Hero.
 
-Each run: 5,000 invitation rows over ten practice groups (about 1% bad rows, 0.5% repeated
+Each run: 2,000 invitation rows over ten practice groups (about 1% bad rows, 0.5% repeated
 rows), with faults at every step (see ``install_chaos_faults``): 429 + Retry-After, 500, 502 and
 503 (HTML), latency spikes, answers held past the client's timeout, connections dropped before
 and after processing, truncated JSON, token endpoint failures (5xx, drops, truncated JSON,

@@ -29,6 +29,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from reliability_support import (
+    CHAOS_TIMEOUT,
     GROUPS,
     HOME,
     build_network,
@@ -231,7 +232,12 @@ async def test_no_secret_or_patient_data_in_any_log_record(
     install_chaos_faults(fake, seed=5, scale=2.0)
     store = RecordingStore()
     async with HeroClient(
-        API_KEY, HOME, base_url=fake.url, token_store=store, sleep=quick_sleep, timeout=0.5
+        API_KEY,
+        HOME,
+        base_url=fake.url,
+        token_store=store,
+        sleep=quick_sleep,
+        timeout=CHAOS_TIMEOUT,  # only the held answers time out, however loaded the machine
     ) as hero:
         with await hero.send_invitations(
             patients.rows, concurrency=30, ledger=tmp_path / "l.db"
