@@ -258,4 +258,3 @@ def url(value: object, field: str) -> str:
     if parts.scheme == "http" and not is_loopback(host):
         raise ValidationError(field, "must use https (http is allowed only for localhost)")
     return text_
-
