@@ -244,7 +244,9 @@ class SqliteLedger:
             for sql, args, _ in ops:
                 counts.append(self._db.execute(sql, args).rowcount)
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:  # disk full, read-only, locked: nobody is told "done"
+        # Disk full, read-only, locked, or a value SQLite cannot store (a lone surrogate in
+        # an answer's text): nobody is told "done", and no writer is left waiting forever.
+        except Exception as exc:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             self._failure = unavailable(self.path, exc)

@@ -148,9 +148,10 @@ def process_mark(pid: int) -> str | None:
 
 
 def _process(pid: int) -> tuple[bool, str] | None:
-    """Whether ``pid`` runs (is not a zombie), and its mark: boot id and start time (clock
-    ticks since boot, from /proc), the same for one process all its life and different for
-    a later process given the same pid. None where /proc cannot tell."""
+    """Whether ``pid`` runs (is not a zombie), and its mark: boot id, pid and start time
+    (clock ticks since boot, from /proc), the same for one process all its life and different
+    for a later process given the same pid (and for two processes started in the same tick).
+    None where /proc cannot tell."""
     try:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -158,10 +159,10 @@ def _process(pid: int) -> tuple[bool, str] | None:
         state, start = fields[0], fields[19]
     except (OSError, ValueError, IndexError):
         return None
-    return state not in ("Z", "X"), f"{boot}:{start}"
+    return state not in ("Z", "X"), f"{boot}:{pid}:{start}"
 
 
-def unavailable(path: Path, exc: sqlite3.Error) -> LedgerUnavailableError:
+def unavailable(path: Path, exc: Exception) -> LedgerUnavailableError:
     return LedgerUnavailableError(
         f"the ledger {path} cannot record progress ({exc}); the job stops before sending "
         "anything further: free disk space, fix the file's permissions or stop the other "
