@@ -193,7 +193,7 @@ async def test_wrong_types_are_a_malformed_response_naming_the_field(
 
 @pytest.mark.parametrize(
     "body",
-    [{"data": "nope", "count": 1}, {"data": [{"id": []}], "count": 1}, {"count": 1}, "x"],
+    [{"data": "nope", "count": 1}, {"data": [{"id": []}], "count": 1}, {"id": "7"}, "x"],
 )
 async def test_a_list_answer_of_the_wrong_shape_is_a_malformed_response(
     server: Server, body: Any
@@ -202,6 +202,15 @@ async def test_a_list_answer_of_the_wrong_shape_is_a_malformed_response(
     async with await client_for(server) as hero:
         with pytest.raises(MalformedResponseError):
             await hero.locations.list()
+
+
+async def test_a_list_answer_without_data_is_an_empty_page(server: Server) -> None:
+    """The description does not require ``data``: ``{"count": 1}`` is read as no items (a
+    GET, so nothing was done that an error would hide)."""
+    server.route("GET", "/v1/locations", raw(_dumps({"count": 1})))
+    async with await client_for(server) as hero:
+        page = await hero.locations.list()
+    assert list(page.data) == []
 
 
 def _dumps(value: Any) -> bytes:
