@@ -46,14 +46,15 @@ def _job(spec: dict[str, Any], job: dict[str, Any]) -> Callable[[], Awaitable[di
     import _workloads as w
 
     url, n, c, kind = spec["base_url"], job["n"], job["c"], job["kind"]
+    t = job.get("client_timeout", 30.0)  # per request; callgrind runs need more
     if kind == "sdk":
-        return lambda: w.sdk_invitations(url, n, c)
+        return lambda: w.sdk_invitations(url, n, c, request_timeout=t)
     if kind == "sdk_rate":  # the rate-limit scenario: told the limit or learning it
         from _ratelimit_bench import sdk_rate_limited
 
         return lambda: sdk_rate_limited(url, n, job["limit"] if job["told"] else None)
     if kind == "sdk_ledger":
-        return lambda: _with_ledger(url, n, c)
+        return lambda: _with_ledger(url, n, c, t)
     if kind == "sdk_null":  # no ledger at all, not even the default in-run de-duplication
         from hero_async.bulk._ledger import NullLedger
 
@@ -63,15 +64,18 @@ def _job(spec: dict[str, Any], job: dict[str, Any]) -> Callable[[], Awaitable[di
     if kind == "raw" and spec["json"] == "orjson":  # raw + speedups: hand-written with orjson
         import orjson
 
-        return lambda: w.raw_invitations(url, n, c, dumps=orjson.dumps, loads=orjson.loads)
-    return lambda: w.raw_invitations(url, n, c)
+        return lambda: w.raw_invitations(
+            url, n, c, dumps=orjson.dumps, loads=orjson.loads, request_timeout=t
+        )
+    return lambda: w.raw_invitations(url, n, c, request_timeout=t)
 
 
-async def _with_ledger(url: str, n: int, c: int) -> dict[str, int]:
+async def _with_ledger(url: str, n: int, c: int, request_timeout: float) -> dict[str, int]:
     import _workloads as w
 
     with tempfile.TemporaryDirectory(prefix="hero-bench-") as folder:
-        return await w.sdk_invitations(url, n, c, ledger=Path(folder) / "ledger.db")
+        path = Path(folder) / "ledger.db"
+        return await w.sdk_invitations(url, n, c, ledger=path, request_timeout=request_timeout)
 
 
 async def _measure(spec: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:

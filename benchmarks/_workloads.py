@@ -54,23 +54,30 @@ def invitations(n: int) -> Iterator[Any]:
 
 
 async def sdk_invitations(
-    base_url: str, n: int, concurrency: int, ledger: Path | Any = None
+    base_url: str,
+    n: int,
+    concurrency: int,
+    ledger: Path | Any = None,
+    request_timeout: float = 30.0,
 ) -> dict[str, int]:
-    """``ledger``: None (the default a user gets), a SQLite path, or a Ledger object."""
+    """``ledger``: None (the default a user gets), a SQLite path, or a Ledger object.
+    ``request_timeout``: per request (both clients use 30 s; runs under callgrind need more)."""
     from hero_async import HeroClient
 
-    async with HeroClient(API_KEY, GROUP, base_url=base_url, max_connections=concurrency) as hero:
+    async with HeroClient(
+        API_KEY, GROUP, base_url=base_url, max_connections=concurrency, timeout=request_timeout
+    ) as hero:
         report = await hero.send_invitations(invitations(n), concurrency=concurrency, ledger=ledger)
         with report:
             return dict(report.counts)
 
 
 # -- hand-written aiohttp, the fastest plain way: one session, a fixed pool of workers -------
-def _session(concurrency: int) -> aiohttp.ClientSession:
+def _session(concurrency: int, total: float = 30.0) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=concurrency, limit_per_host=concurrency, keepalive_timeout=30, ttl_dns_cache=300
     )
-    timeout = aiohttp.ClientTimeout(total=30, connect=5)
+    timeout = aiohttp.ClientTimeout(total=total, connect=5)
     return aiohttp.ClientSession(connector=connector, timeout=timeout)
 
 
@@ -101,10 +108,15 @@ async def _invite(
 
 
 async def raw_invitations(
-    base_url: str, n: int, concurrency: int, dumps: Dumps = std_dumps, loads: Loads = json.loads
+    base_url: str,
+    n: int,
+    concurrency: int,
+    dumps: Dumps = std_dumps,
+    loads: Loads = json.loads,
+    request_timeout: float = 30.0,
 ) -> dict[str, int]:
     sent = 0
-    async with _session(concurrency) as session:
+    async with _session(concurrency, request_timeout) as session:
         await _post(session, base_url + "/v1/access_token", None, loads)  # same pre-flight
         todo = iter(range(n))
 

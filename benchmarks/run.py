@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _instructions
 import _latency
 import _output
 import _procs
@@ -29,7 +30,7 @@ import _scenarios
 import _tables
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("throughput", "memory", "latency", "ratelimit")
+SCENARIOS = ("throughput", "memory", "latency", "ratelimit", "instructions")
 
 
 def _ints(text: str) -> list[int]:
@@ -47,6 +48,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--token-calls", type=int, default=10_000)
     p.add_argument("--groups", type=int, default=50, help="practice groups for the token cache")
     p.add_argument("--latency-ms", type=float, default=50.0)
+    p.add_argument("--icount-n", type=int, default=400, help="instructions: n and 2n invitations")
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="any of " + ",".join(SCENARIOS))
     p.add_argument("--quick", action="store_true", help="tiny sizes; leaves the README alone")
     p.add_argument("--out", type=Path, default=HERE / "results")
@@ -57,6 +59,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.rounds, args.invitations, args.token_calls = 1, 400, 2000
         args.memory_sizes, args.naive_max = [2000, 10_000], 10_000
+        args.icount_n = 100
     args.scenarios = [s for s in args.scenarios.split(",") if s]
     if unknown := set(args.scenarios) - set(SCENARIOS):
         p.error(f"unknown scenarios {sorted(unknown)}")
@@ -95,6 +98,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
                     "memory",
                     lambda: _scenarios.memory(url, args.memory_sizes, args.naive_max, say),
                 )
+    if "instructions" in args.scenarios:
+        result["instructions"] = _guard(result, "instructions", lambda: _icount(args)) or None
     if "latency" in args.scenarios:
         result["latency"] = _guard(result, "latency", lambda: _latency_scenario(args)) or None
     if "ratelimit" in args.scenarios:
@@ -104,6 +109,15 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     result["duration_s"] = time.monotonic() - started
     result["machine"]["loadavg_at_end"] = _output.loadavg()
     return result
+
+
+def _icount(args: argparse.Namespace) -> dict[str, Any] | None:
+    missing = _instructions.available()
+    if missing:
+        say(f"instructions skipped: {missing}")
+        return None
+    say(f"instruction counts under callgrind (n={args.icount_n}; several minutes)")
+    return _instructions.run(args.icount_n, say)
 
 
 def _latency_scenario(args: argparse.Namespace) -> dict[str, Any]:
@@ -134,6 +148,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     ]
     result["targets"] = _output.targets(result, summary, levels)
     text = _tables.markdown(result, summary, levels)
+    text += "\n".join(["", *_instructions.table(result.get("instructions"))])
     args.out.mkdir(parents=True, exist_ok=True)
     _output.write_json(result, args.out / "latest.json")
     (args.out / "latest.md").write_text(text)

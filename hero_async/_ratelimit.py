@@ -89,8 +89,15 @@ class LocalRateLimiter:
 
     async def acquire(self) -> None:
         now = self._clock()
-        if now >= self._paused_until and self._learned is None and self._cap is None:
-            return  # the hot path when no cap is set and Hero is not pushing back
+        if now >= self._paused_until and self._cap is None:
+            # The hot path: no cap, and Hero is not pushing back. Adaptive but nothing learned
+            # yet: only the start is counted (the sending rate a first 429 is cut from).
+            learned = self._learned
+            if learned is None:
+                return
+            if not learned.ceiling:
+                learned.started(now)
+                return
         while True:
             while now < self._paused_until:
                 await self._sleep(self._paused_until - now)
@@ -120,8 +127,15 @@ class _Learned:
         self._episode_ends = 0.0  # 429s until then are one episode: one cut
         self._episode_429s = 0
 
+    @property
+    def ceiling(self) -> float:
+        return self._ceiling
+
     def started(self, now: float) -> None:
-        self._starts.append(now)
+        starts = self._starts
+        starts.append(now)
+        if len(starts) > 64 and starts[0] <= now - C.ADAPTIVE_WINDOW_SECONDS:
+            starts.popleft()  # bounded before any 429 too: never a start per request kept
 
     def throttled(self, now: float, *, resume: float) -> None:
         """A 429. The requests in flight when Hero started refusing come back as 429s too;

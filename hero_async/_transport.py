@@ -105,7 +105,44 @@ class AiohttpTransport:
             timeout = aiohttp.ClientTimeout(total=timeouts.total, connect=timeouts.connect)
             if len(self._timeouts) < 64:
                 self._timeouts[timeouts] = timeout
-        return await _send(session, method, url, headers, data, params, timeout)
+        # One coroutine per request: the request and the read are inlined here rather than
+        # behind a helper (each await layer costs on the bulk path, twice per invitation).
+        try:
+            # Redirects are never followed: the API key travels in a header, and a redirected
+            # POST would be a second send.
+            # Awaited, not ``async with``: release() in ``finally`` is what its exit does
+            # (an unread or broken connection is closed, never pooled), without 3 coroutines.
+            response = await session.request(
+                method,
+                url,
+                headers=headers,
+                data=data,
+                params=params,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+            try:
+                length = response.content_length
+                if length is not None and length <= C.MAX_RESPONSE_BYTES:
+                    body = await response.read()
+                else:
+                    body = await _read_capped(response)
+                return RawResponse(response.status, response.headers, body)
+            finally:
+                response.release()
+        except _CONNECT_TIMEOUT as exc:
+            raise TimeoutError("timed out connecting to Hero", reached_server=False) from exc
+        except _NOT_CONNECTED as exc:
+            raise TransportError(
+                f"could not connect to Hero ({type(exc).__name__})", reached_server=False
+            ) from exc
+        except (builtins.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise TimeoutError("timed out waiting for Hero's answer", reached_server=True) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(
+                f"connection to Hero failed mid-request ({type(exc).__name__})",
+                reached_server=True,
+            ) from exc
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -135,47 +172,6 @@ def _check_tls(session: aiohttp.ClientSession) -> None:
         raise ValidationError(
             "session", "its connector has TLS verification switched off (ssl=False); refused"
         )
-
-
-async def _send(
-    session: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    data: bytes | None,
-    params: list[tuple[str, str]] | None,
-    timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's own per-request timeout
-) -> RawResponse:
-    try:
-        # Redirects are never followed: the API key travels in a header, and a redirected POST
-        # would be a second send.
-        async with session.request(
-            method,
-            url,
-            headers=headers,
-            data=data,
-            params=params,
-            timeout=timeout,
-            allow_redirects=False,
-        ) as response:
-            length = response.content_length
-            if length is not None and length <= C.MAX_RESPONSE_BYTES:
-                body = await response.read()
-            else:
-                body = await _read_capped(response)
-            return RawResponse(response.status, response.headers, body)
-    except _CONNECT_TIMEOUT as exc:
-        raise TimeoutError("timed out connecting to Hero", reached_server=False) from exc
-    except _NOT_CONNECTED as exc:
-        raise TransportError(
-            f"could not connect to Hero ({type(exc).__name__})", reached_server=False
-        ) from exc
-    except (builtins.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise TimeoutError("timed out waiting for Hero's answer", reached_server=True) from exc
-    except aiohttp.ClientError as exc:
-        raise TransportError(
-            f"connection to Hero failed mid-request ({type(exc).__name__})", reached_server=True
-        ) from exc
 
 
 _ERROR_BODY_KEPT = 64 * 1024

@@ -25,6 +25,7 @@ __all__ = ["SENT", "BulkReport", "InvitationResult"]
 SENT, FAILED, SKIPPED, UNKNOWN = "sent", "failed", "skipped", "outcome_unknown"
 STATES = (SENT, FAILED, SKIPPED, UNKNOWN)
 _SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
+_BATCH_ROWS = 64
 
 
 @attrs.frozen
@@ -60,16 +61,26 @@ class BulkReport:
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - see close()
             max_size=_SPOOL_IN_MEMORY_BYTES, mode="w+b"
         )
+        self._batch: list[bytes] = []  # rows not yet in the spool (at most _BATCH_ROWS)
 
     def add(self, result: InvitationResult) -> None:
         self.counts[result.state] += 1
-        self._spool.seek(0, 2)  # a half-read results() iterator may have moved the position
         row = _row(result)  # far cheaper than attrs.astuple
         try:
             line = _json.dumps(row)
         except (TypeError, ValueError):  # e.g. a lone surrogate in a rejected row's key
             line = _json.dumps([_printable(value) for value in row])
-        self._spool.write(line + b"\n")
+        batch = self._batch
+        batch.append(line)
+        if len(batch) >= _BATCH_ROWS:
+            self._write_batch()
+
+    def _write_batch(self) -> None:
+        """Rows go to the spool in batches: one seek and one write per ``_BATCH_ROWS``."""
+        if self._batch:
+            self._spool.seek(0, 2)  # a half-read results() iterator may have moved it
+            self._spool.write(b"\n".join(self._batch) + b"\n")
+            self._batch.clear()
 
     @property
     def total(self) -> int:
@@ -81,7 +92,9 @@ class BulkReport:
     outcome_unknown = property(lambda self: self.counts[UNKNOWN])
 
     def results(self) -> Iterator[InvitationResult]:
-        """Every result, in the order invitations finished."""
+        """Every result, in the order invitations finished (those added while this is
+        being read may or may not be included)."""
+        self._write_batch()
         self._spool.flush()
         self._spool.seek(0)
         for line in self._spool:

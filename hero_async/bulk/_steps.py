@@ -13,27 +13,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import NoReturn, TypeVar
 
-import attrs
-
-from .._errors import (
-    HeroError,
-    MalformedResponseError,
-    OutcomeUnknownError,
-    RateLimitError,
-    ServerError,
-    TransportError,
-)
+from .._errors import HeroError, MalformedResponseError, OutcomeUnknownError
 from ..models import IdentityCheckRequired
 from ..resources import BookingLinks, Patients, Requester
 from ..resources.booking_links import PATH as LINKS_PATH
 from ..resources.messages import PATH as MESSAGES_PATH
-from ._breaker import TROUBLE, Admission, CircuitBreaker
+from ._breaker import Admission, CircuitBreaker
 from ._claims import Ledger, LedgerEntry, State
 from ._invitation import Plan
+from ._outcomes import (
+    Done,
+    answer_ids,
+    not_sent,
+    noted,
+    result_of,
+    reuse,
+    skipped,
+    trouble,
+)
 from ._report import FAILED, SENT, SKIPPED, UNKNOWN, InvitationResult
 
 T = TypeVar("T")
-_RETRYABLE = (RateLimitError, ServerError, TransportError)
 
 
 class Parked(Exception):
@@ -42,13 +42,6 @@ class Parked(Exception):
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-
-
-class _Done(Exception):
-    """Ends an invitation early with its final result."""
-
-    def __init__(self, result: InvitationResult) -> None:
-        self.result = result
 
 
 class InvitationRun:
@@ -70,41 +63,44 @@ class InvitationRun:
     async def invite(
         self, view: Requester, plan: Plan, denied: HeroError | None
     ) -> InvitationResult:
+        """One invitation, in one coroutine. The live steps run behind the group's circuit
+        breaker; the ledger is read first, so finished keys are still skipped while a group
+        is paused."""
         entry = await self._ledger.get(plan.key)
+        group = plan.practice_group_id
         try:
             entry = self._resume(plan, entry)
             if denied is not None:
-                _not_sent(entry, "preflight", type(denied).__name__, str(denied))
-            return await self._send(view, plan, entry)
-        except _Done as done:
+                not_sent(entry, "preflight", type(denied).__name__, str(denied))
+            admission = self._breaker.allow(group)
+            if not admission:
+                wait = self._breaker.hold(group, max_outage=self._max_outage)
+                if wait is not None:  # an outage is waited out, not failed: nothing written yet
+                    raise Parked(wait)
+                not_sent(
+                    entry,
+                    "circuit",
+                    "CircuitOpen",
+                    "this practice group kept failing for longer than max_outage; not sent",
+                )
+        except Done as done:
             return done.result
-
-    async def _send(self, view: Requester, plan: Plan, entry: LedgerEntry) -> InvitationResult:
-        """The live steps, behind the group's circuit breaker (the ledger was read first, so
-        finished keys are still skipped while a group is paused)."""
-        group = plan.practice_group_id
-        admission = self._breaker.allow(group)
-        if not admission:
-            wait = self._breaker.hold(group, max_outage=self._max_outage)
-            if wait is not None:  # an outage is waited out, not failed: nothing written yet
-                raise Parked(wait)
-            _not_sent(
-                entry,
-                "circuit",
-                "CircuitOpen",
-                "this practice group kept failing for longer than max_outage; not sent",
-            )
         result = None
         try:
-            entry = await self._register(view, plan, entry)
+            # No ledger write for the patient: registering creates nothing a re-run could
+            # duplicate, so the patient id is stored with the link claim (one commit fewer).
+            if plan.patient_id is None and entry.patient_id is None:
+                entry = await self._register(view, plan, entry)
+            elif plan.patient_id is not None and plan.patient_id != entry.patient_id:
+                entry = entry._replace(patient_id=plan.patient_id)
             entry = await self._link(view, plan, entry)
             entry = await self._message(view, plan, entry)
-            result = _result(entry, SENT)
-        except _Done as done:
+            result = result_of(entry, SENT)
+        except Done as done:
             result = done.result
         finally:  # cancelled: result stays None, which says nothing of the group's health
             probe = admission is Admission.PROBE
-            self._breaker.record(group, trouble=_trouble(result), probe=probe)
+            self._breaker.record(group, trouble=trouble(result), probe=probe)
         return result
 
     def _resume(self, plan: Plan, entry: LedgerEntry | None) -> LedgerEntry:
@@ -112,11 +108,15 @@ class InvitationRun:
         below re-checks it with a compare-and-set on the row's epoch)."""
         if entry is None:
             return LedgerEntry(
-                plan.key, plan.practice_group_id, State.REGISTERED, fingerprint=plan.fingerprint
+                plan.key,
+                plan.practice_group_id,
+                State.REGISTERED,
+                patient_id=plan.patient_id,
+                fingerprint=plan.fingerprint,
             )
-        reused = _reuse(entry, plan)
+        reused = reuse(entry, plan)
         if reused:
-            raise _Done(
+            raise Done(
                 InvitationResult(
                     plan.key,
                     plan.practice_group_id,
@@ -127,34 +127,33 @@ class InvitationRun:
                 )
             )
         if entry.state == State.SENT:
-            raise _Done(_skipped(entry, plan))
+            raise Done(skipped(entry, plan))
         if entry.state in State.CLAIMS:  # a live run holds it (begin() swept the dead ones)
-            raise _Done(
-                _noted(
-                    _result(entry, SKIPPED),
+            raise Done(
+                noted(
+                    result_of(entry, SKIPPED),
                     "ClaimedElsewhere",
                     "another run is sending this key now",
                 )
             )
         if entry.state == State.UNKNOWN:
             if not self._retry_unknown:
-                raise _Done(_result(entry, UNKNOWN))
+                raise Done(result_of(entry, UNKNOWN))
             if entry.step == "link":  # the caller accepts a possible second link
                 entry = entry._replace(link_id=None, short_link=None)
+        if entry.fingerprint == plan.fingerprint:
+            return entry
         return entry._replace(fingerprint=plan.fingerprint)
 
     async def _register(self, view: Requester, plan: Plan, entry: LedgerEntry) -> LedgerEntry:
-        # No ledger write: registering creates nothing a re-run could duplicate, so the
-        # patient id is stored with the link claim instead (one commit fewer per key).
-        if plan.patient_id is not None or entry.patient_id is not None:
-            return entry._replace(patient_id=plan.patient_id or entry.patient_id)
+        """PDS registration, for an invitation without a patient id (none in the ledger)."""
         assert plan.pds is not None  # plan() guarantees it when patient_id is absent
         pds = plan.pds
         outcome = await self._step(
             entry, 0, "register", lambda: Patients(view).register_pds(**pds), creates=False
         )
         if isinstance(outcome, IdentityCheckRequired):
-            _not_sent(
+            not_sent(
                 entry,
                 "register",
                 "IdentityCheckRequired",
@@ -164,30 +163,37 @@ class InvitationRun:
 
     async def _claim(self, entry: LedgerEntry, state: str, step: str) -> tuple[LedgerEntry, int]:
         """Claim the next POST (committed before it is sent), or end with why not."""
-        claim = entry._replace(state=state, step=step, error_type=None, error=None)
+        expect = entry.epoch
+        # The epoch a claim usually gets, set at once (one _replace, not two); a store may
+        # ignore the entry's epoch and answer its own, which then wins.
+        claim = entry._replace(
+            state=state, step=step, error_type=None, error=None, epoch=expect + 1
+        )
         from_unknown = self._retry_unknown
-        epoch = await self._ledger.claim(claim, expect_epoch=entry.epoch, from_unknown=from_unknown)
+        epoch = await self._ledger.claim(claim, expect_epoch=expect, from_unknown=from_unknown)
         if epoch is None:  # another run moved the row since we read it
-            raise _Done(await self._lost(entry))
-        return claim._replace(epoch=epoch), epoch
+            raise Done(await self._lost(entry))
+        return (claim if epoch == claim.epoch else claim._replace(epoch=epoch)), epoch
 
     async def _lost(self, entry: LedgerEntry) -> InvitationResult:
         now = await self._ledger.get(entry.key)
         if now is None or now.state in State.CLAIMS:
-            return _noted(
-                _result(entry, SKIPPED), "ClaimedElsewhere", "another run is sending this key now"
+            return noted(
+                result_of(entry, SKIPPED), "ClaimedElsewhere", "another run is sending this key now"
             )
         if now.state == State.SENT:
-            return _result(now, SKIPPED)
+            return result_of(now, SKIPPED)
         retryable = now.state == State.FAILED
-        return _result(now, UNKNOWN if now.state == State.UNKNOWN else FAILED, retryable=retryable)
+        return result_of(
+            now, UNKNOWN if now.state == State.UNKNOWN else FAILED, retryable=retryable
+        )
 
     async def _link(self, view: Requester, plan: Plan, entry: LedgerEntry) -> LedgerEntry:
         if entry.link_id is None:
             entry, epoch = await self._claim(entry, State.LINK_CLAIMED, "link")
             fields = {**plan.link, "patient_id": entry.patient_id}
-            new_id, short_link = await self._step(
-                entry, epoch, "link", lambda: _post(view, LINKS_PATH, fields, "id", "short_link")
+            new_id, short_link = await self._post(
+                view, entry, epoch, "link", LINKS_PATH, fields, "id", "short_link"
             )
             entry = entry._replace(link_id=new_id, short_link=short_link)
             if short_link is not None:
@@ -201,7 +207,7 @@ class InvitationRun:
                 entry, 0, "link", lambda: BookingLinks(view).get(link_id), creates=False
             )
             if link.short_link is None:
-                _not_sent(
+                not_sent(
                     entry, "link", "MissingShortLink", "Hero returned the link without a short_link"
                 )
             entry = entry._replace(short_link=link.short_link)
@@ -213,12 +219,32 @@ class InvitationRun:
         assert patient_id is not None
         entry, epoch = await self._claim(entry, State.MESSAGE_CLAIMED, "message")
         body = plan.message_body(patient_id, short_link, entry.link_id)
-        message_id, _ = await self._step(
-            entry, epoch, "message", lambda: _post(view, MESSAGES_PATH, body, "message_id", None)
+        message_id, _ = await self._post(
+            view, entry, epoch, "message", MESSAGES_PATH, body, "message_id", None
         )
         entry = entry._replace(state=State.SENT, message_id=message_id, step=None)
         await self._ledger.settle(entry, epoch=epoch)
         return entry
+
+    async def _post(
+        self,
+        view: Requester,
+        entry: LedgerEntry,
+        epoch: int,
+        step: str,
+        path: str,
+        body: object,
+        id_field: str,
+        link_field: str | None,
+    ) -> tuple[str, str | None]:
+        """One claimed POST that acts on Hero, and the one id (and short link) it needs from
+        the answer. Inlined (no closure, no helper coroutine): it runs twice per invitation."""
+        try:
+            return answer_ids(await view.request("POST", path, json=body), id_field, link_field)
+        except HeroError as exc:
+            if isinstance(exc, MalformedResponseError):
+                exc.at("POST", path, view.practice_group_id)
+            await self._failed(entry, epoch, step, exc, creates=True)
 
     async def _step(
         self,
@@ -229,23 +255,28 @@ class InvitationRun:
         *,
         creates: bool = True,
     ) -> T:
-        """Run one request (``epoch``: its claim; 0 for a request that needs none).
-        ``creates``: a POST that acts on Hero, so an unreadable 2xx answer means Hero DID
-        act (the link exists, the SMS went): outcome unknown, never "retry"."""
+        """Run one other request (``epoch``: its claim; 0 for a request that needs none)."""
         try:
             return await call()
-        except MalformedResponseError as exc:
+        except HeroError as exc:
+            await self._failed(entry, epoch, step, exc, creates=creates)
+
+    async def _failed(
+        self, entry: LedgerEntry, epoch: int, step: str, exc: HeroError, *, creates: bool
+    ) -> NoReturn:
+        """``creates``: a POST that acts on Hero, so an unreadable 2xx answer means Hero DID
+        act (the link exists, the SMS went): outcome unknown, never "retry"."""
+        if isinstance(exc, MalformedResponseError):
             # A readable error status never gets here; an unreadable 2xx or 5xx answer to a POST
             # means Hero did (or may have) act: outcome unknown, never "failed, retry".
             if not (creates and (200 <= exc.status < 300 or exc.status >= 500)):
                 self._on_denied(entry.practice_group_id, exc)
                 await self._settle(entry, epoch, step, exc, FAILED)
             await self._settle(entry, epoch, step, exc, UNKNOWN)
-        except OutcomeUnknownError as exc:
+        if isinstance(exc, OutcomeUnknownError):
             await self._settle(entry, epoch, step, exc, UNKNOWN)
-        except HeroError as exc:
-            self._on_denied(entry.practice_group_id, exc)
-            await self._settle(entry, epoch, step, exc, FAILED)
+        self._on_denied(entry.practice_group_id, exc)
+        await self._settle(entry, epoch, step, exc, FAILED)
 
     async def _settle(
         self, entry: LedgerEntry, epoch: int, step: str, exc: HeroError, outcome: str
@@ -254,85 +285,4 @@ class InvitationRun:
         done = entry._replace(state=state, step=step, error_type=type(exc).__name__, error=str(exc))
         if epoch:  # a claimed request: its answer goes to the ledger
             await self._ledger.settle(done, epoch=epoch)
-        raise _Done(_result(done, outcome, retryable=outcome == FAILED))
-
-
-def _not_sent(entry: LedgerEntry, step: str, error_type: str, error: str) -> NoReturn:
-    """Failed before any claim: nothing written (the row, if any, still says what a re-run
-    will do, and that is to try again)."""
-    failed = entry._replace(step=step, error_type=error_type, error=error)
-    raise _Done(_result(failed, FAILED, retryable=True))
-
-
-def _skipped(entry: LedgerEntry, plan: Plan) -> InvitationResult:
-    """Already sent: skipped with its ids; a changed template, expiry or appointment type
-    does not send again, but is said."""
-    result = _result(entry, SKIPPED)
-    if entry.fingerprint is not None and entry.fingerprint != plan.fingerprint:
-        return _noted(
-            result,
-            "InputChanged",
-            "already sent; the link or message fields changed since, and were not sent again",
-        )
-    return result
-
-
-async def _post(
-    view: Requester, path: str, body: object, id_field: str, link_field: str | None
-) -> tuple[str, str | None]:
-    try:
-        return _ids(await view.request("POST", path, json=body), id_field, link_field)
-    except MalformedResponseError as exc:
-        raise exc.at("POST", path, view.practice_group_id) from None
-
-
-def _ids(data: object, id_field: str, link_field: str | None) -> tuple[str, str | None]:
-    """The one id (and short link) a bulk step needs from Hero's answer, type-checked; the
-    rest of the answer is not read, so an odd unrelated field cannot fail a send."""
-    if isinstance(data, dict):
-        found = data.get(id_field)
-        link = data.get(link_field) if link_field else None
-        if type(found) in (str, int) and found != "" and (link is None or type(link) is str):
-            return str(found), link
-    raise MalformedResponseError(
-        f"unexpected answer shape (no {id_field})", status=200, body=repr(data)[:500]
-    )
-
-
-def _reuse(entry: LedgerEntry, plan: Plan) -> str | None:
-    """Why ``entry`` cannot be this plan's progress, if it cannot: another practice group or
-    another patient ("who"; entries written before fingerprints are trusted)."""
-    if entry.practice_group_id != plan.practice_group_id:
-        return f"for practice group {entry.practice_group_id}"
-    who = (entry.fingerprint or "").partition("-")[0]
-    if who and who != plan.fingerprint.partition("-")[0]:
-        return "for a different patient: give each invitation its own key"
-    return None
-
-
-def _trouble(result: InvitationResult | None) -> bool | None:
-    if result is None:
-        return None
-    if result.state == SENT:
-        return False
-    return True if result.error_type in TROUBLE else None
-
-
-def _noted(result: InvitationResult, error_type: str, error: str) -> InvitationResult:
-    return attrs.evolve(result, error_type=error_type, error=error)
-
-
-def _result(entry: LedgerEntry, state: str, *, retryable: bool = False) -> InvitationResult:
-    return InvitationResult(
-        entry.key,
-        entry.practice_group_id,
-        state,
-        step=None if state in (SENT, SKIPPED) else entry.step,
-        patient_id=entry.patient_id,
-        link_id=entry.link_id,
-        short_link=entry.short_link,
-        message_id=entry.message_id,
-        error_type=None if state in (SENT, SKIPPED) else entry.error_type,
-        error=None if state in (SENT, SKIPPED) else entry.error,
-        retryable=retryable,
-    )
+        raise Done(result_of(done, outcome, retryable=outcome == FAILED))
