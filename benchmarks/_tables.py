@@ -79,7 +79,7 @@ _VARIANTS = (
     ("raw", "raw aiohttp (baseline)"),
     ("sdk", "SDK, `ledger=None` (the default)"),
     ("sdk_null", "SDK, `NullLedger()`: no record at all, not even in-run de-duplication"),
-    ("sdk_ledger", "SDK, `ledger=path`: durable SQLite ledger (WAL)"),
+    ("sdk_ledger", "SDK, `ledger=path`: durable SQLite ledger (journal, sync FULL)"),
     ("raw@latency", "raw aiohttp, server answers after {latency} ms"),
     ("sdk@latency", "SDK `ledger=None`, server answers after {latency} ms"),
 )

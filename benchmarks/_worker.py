@@ -56,7 +56,7 @@ def _job(spec: dict[str, Any], job: dict[str, Any]) -> Callable[[], Awaitable[di
     if kind == "sdk_ledger":
         return lambda: _with_ledger(url, n, c, t)
     if kind == "sdk_null":  # no ledger at all, not even the default in-run de-duplication
-        from hero_async.bulk._ledger import NullLedger
+        from hero_async.bulk import NullLedger
 
         return lambda: w.sdk_invitations(url, n, c, ledger=NullLedger())
     if kind == "naive":

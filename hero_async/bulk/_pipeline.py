@@ -123,7 +123,8 @@ async def _renewing(store: Ledger, work: Awaitable[None], timer: LeaseTimer) -> 
     except BaseExceptionGroup as group:  # the renewer's error first, else the job's own
         ledger = [exc for exc in group.exceptions if isinstance(exc, LedgerError)]
         if ledger or len(group.exceptions) == 1:
-            raise (ledger or group.exceptions)[0] from None
+            first = (ledger or group.exceptions)[0]
+            raise first from first.__cause__  # keeps the database's own error as the cause
         raise
 
 
@@ -208,7 +209,8 @@ class Job:
                 await self._stop_workers(work)
         except BaseExceptionGroup as group:  # surface a lone programming error as itself
             if len(group.exceptions) == 1:
-                raise group.exceptions[0] from None
+                first = group.exceptions[0]
+                raise first from first.__cause__
             raise
         finally:  # pre-flight checks run outside the task group: never leave one behind
             await self._preflight.close()

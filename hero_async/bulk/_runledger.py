@@ -1,8 +1,9 @@
 """In-memory claim stores: RunLedger (the default with ``ledger=None``) and NullLedger.
 
-RunLedger keeps the same compare-and-set semantics as SqliteLedger, in a dict: a key repeated
-in one run's input is never sent twice, and several store objects may share one ``world``
-(the contract tests use that to stand for several processes). Nothing outlives the process.
+RunLedger keeps the same compare-and-set semantics as SqliteLedger, in memory (settled rows
+spill to a temporary file, see ``_spill``): a key repeated in one run's input is never sent
+twice, and several store objects may share one ``world`` (the contract tests use that to
+stand for several processes). Nothing outlives the process.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ._claims import (
     RunInfo,
     State,
 )
+from ._spill import Rows
 
 __all__ = ["NullLedger", "RunLedger", "World", "foreign", "resolved"]
 
@@ -32,7 +34,7 @@ _INTERRUPTED = ("Interrupted", "run stopped after the request may have been sent
 class World:
     """What a ledger holds: rows, runs (owner -> lease end, or None once ended), campaign."""
 
-    rows: dict[str, LedgerEntry] = attrs.Factory(dict)
+    rows: Rows = attrs.Factory(Rows)
     runs: dict[str, float | None] = attrs.Factory(dict)
     campaign: Campaign | None = None
 
@@ -71,6 +73,7 @@ class RunLedger:
     def __init__(
         self, world: World | None = None, *, clock: Callable[[], float] = time.time
     ) -> None:
+        self._owns_world = world is None
         self._world = World() if world is None else world
         self._clock = clock
         self._owner: str | None = None
@@ -124,7 +127,7 @@ class RunLedger:
 
     def _interrupt(self, orphaned: Callable[[str | None], bool]) -> int:
         rows = self._world.rows
-        hit = [e for e in rows.values() if e.state in State.CLAIMS and orphaned(e.owner)]
+        hit = [e for e in rows.live() if e.state in State.CLAIMS and orphaned(e.owner)]
         for entry in hit:
             error_type, error = _INTERRUPTED
             step = entry.step or ("link" if entry.state == State.LINK_CLAIMED else "message")
@@ -158,6 +161,8 @@ class RunLedger:
 
     async def close(self) -> None:
         await self.end()
+        if self._owns_world:
+            self._world.rows.close()
 
 
 def _advance(row: LedgerEntry, entry: LedgerEntry, owner: str | None) -> bool:

@@ -11,6 +11,7 @@ transaction (group commit); a claim still returns only once committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sqlite3
 import time
@@ -247,8 +248,9 @@ class SqliteLedger:
         # Disk full, read-only, locked, or a value SQLite cannot store (a lone surrogate in
         # an answer's text): nobody is told "done", and no writer is left waiting forever.
         except Exception as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # a failed rollback must not skip telling the writers
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             self._failure = unavailable(self.path, exc)
             for _, _, done in ops:
                 if done is not None and not done.done():

@@ -128,6 +128,11 @@ def read_mark(path: Path) -> LedgerMark | None:
 def process_alive(pid: int, recorded: str | None) -> bool | None:
     """Whether the process that began a run of this machine (``pid``, its mark ``recorded``
     at begin) is alive: True, False, or None when that cannot be told."""
+    here = _here()
+    if recorded is None or here is None or not recorded.startswith(f"{here}:"):
+        # Another boot or pid namespace: a container or a cloned machine sharing this
+        # hostname, whose pids mean nothing here. Its lease decides, never our /proc.
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -148,18 +153,29 @@ def process_mark(pid: int) -> str | None:
 
 
 def _process(pid: int) -> tuple[bool, str] | None:
-    """Whether ``pid`` runs (is not a zombie), and its mark: boot id, pid and start time
-    (clock ticks since boot, from /proc), the same for one process all its life and different
-    for a later process given the same pid (and for two processes started in the same tick).
-    None where /proc cannot tell."""
+    """Whether ``pid`` runs (is not a zombie), and its mark: boot id, pid namespace, pid and
+    start time (clock ticks since boot, from /proc), the same for one process all its life
+    and different for a later process given the same pid. None where /proc cannot tell."""
+    here = _here()
     try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
         stat = Path(f"/proc/{pid}/stat").read_text()
         fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces and ')'
         state, start = fields[0], fields[19]
     except (OSError, ValueError, IndexError):
         return None
-    return state not in ("Z", "X"), f"{boot}:{pid}:{start}"
+    if here is None:
+        return None
+    return state not in ("Z", "X"), f"{here}:{pid}:{start}"
+
+
+def _here() -> str | None:
+    """This boot and pid namespace: where a pid names the same process as for us."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+    return f"{boot}:{namespace}"
 
 
 def unavailable(path: Path, exc: Exception) -> LedgerUnavailableError:

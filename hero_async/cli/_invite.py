@@ -170,7 +170,10 @@ class _Checkpoints:
         if self._due is None and result.state not in ("sent", "outcome_unknown"):
             return
         if not self._due:
-            self._index.record(*self._args)
+            # The index only guards later runs: a locked or full state dir must not stop
+            # this one mid-send (its claims would all end outcome_unknown).
+            with contextlib.suppress(sqlite3.Error, OSError):
+                self._index.record(*self._args)
             self._due = CHECKPOINT
         self._due -= 1
 

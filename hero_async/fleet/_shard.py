@@ -10,6 +10,7 @@ the ledger, after its rate-limit permit, just before it goes out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -94,6 +95,8 @@ async def shard_run(
     lease_seconds: float = LEASE_SECONDS,
 ) -> dict[str, int]:
     """The shard on an open pool and client (whose rate limiter is ``limiter``)."""
+    if lease_seconds < LEASE_SECONDS:  # the job renews its leases every LEASE_SECONDS / 3
+        raise ValueError(f"lease_seconds must be at least {LEASE_SECONDS:g}")
     async with pool.connection() as conn:
         await conn.execute(
             b"UPDATE hero_fleet.shards SET attempts = attempts + 1"
@@ -115,13 +118,18 @@ async def shard_run(
         pool, campaign, lease_seconds=lease_seconds, before_claim=limiter.prepay
     )
     sink = _Results(pool, campaign)
-    report = await hero.send_invitations(
-        invitations,
-        ledger=ledger,
-        concurrency=concurrency,
-        on_progress=sink.add,
-        campaign=Campaign(ident[0], ident[1]) if ident else None,
-    )
+    try:
+        report = await hero.send_invitations(
+            invitations,
+            ledger=ledger,
+            concurrency=concurrency,
+            on_progress=sink.add,
+            campaign=Campaign(ident[0], ident[1]) if ident else None,
+        )
+    except BaseException:  # keep the results already known; the job's error is the news
+        with contextlib.suppress(Exception):
+            await sink.close()
+        raise
     counts = dict(report.counts)
     report.close()
     await sink.close()
@@ -163,9 +171,10 @@ async def run_shard(
     any job engine, retry it freely. Credentials and ``base_url`` default to the
     environment, as for ``HeroClient``; the rate limit is the fleet's (set by a worker's
     ``rate_limit`` or ``PostgresRateLimiter.set_rate``)."""
+    key = from_env(api_key, "api_key", ENV_API_KEY)
     pool = await open_pool(url, max_size=4)
+    limiter = PostgresRateLimiter(pool, key)
     try:
-        limiter = PostgresRateLimiter(pool, from_env(api_key, "api_key", ENV_API_KEY))
         async with fleet_client(pool, limiter, api_key, practice_group_id, base_url) as hero:
             counts = await shard_run(
                 pool,
@@ -176,7 +185,8 @@ async def run_shard(
                 concurrency=concurrency,
                 lease_seconds=lease_seconds,
             )
-        await limiter.aclose()
         return counts
     finally:
+        with contextlib.suppress(Exception):  # pauses still being written to the fleet
+            await limiter.aclose()
         await pool.close()

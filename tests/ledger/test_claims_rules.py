@@ -474,7 +474,8 @@ def test_a_process_is_known_by_its_mark_even_with_a_parenthesis_in_its_name(
         mark = process_mark(child.pid)
         assert mark is not None
         assert process_alive(child.pid, mark) is True
-        assert process_alive(child.pid, "another-boot:1") is False
+        # the same pid, another start time: another process now (pid reused)
+        assert process_alive(child.pid, mark.rsplit(":", 1)[0] + ":1") is False
         assert process_alive(child.pid, None) is None  # recorded without a mark: the lease decides
         assert process_mark(child.pid) == mark  # the same all its life
         _exit_unreaped(child)
@@ -640,3 +641,16 @@ async def test_a_failed_read_names_its_cause(tmp_path: Path) -> None:
             await store.get("k1")
         blocker.execute("ROLLBACK")
     store._db.close()
+
+
+def test_a_run_of_another_boot_or_pid_namespace_is_judged_by_its_lease() -> None:
+    """A machine or container sharing this hostname (a cloned VM, host networking): its pids
+    mean nothing here, so our /proc never calls its run dead or alive; the lease decides."""
+    mine = process_mark(os.getpid())
+    assert mine is not None
+    assert process_alive(os.getpid(), mine) is True
+    boot, namespace, pid, start = mine.split(":")
+    assert process_alive(os.getpid(), f"another-boot:{namespace}:{pid}:{start}") is None
+    assert process_alive(os.getpid(), f"{boot}:1:{pid}:{start}") is None
+    assert process_alive(_reaped_pid(), f"{boot}:{namespace}:{pid}:{start}") is False
+    assert process_alive(os.getpid(), None) is None
