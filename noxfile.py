@@ -41,8 +41,12 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Throughput, CPU/request, memory and token-cache figures; see benchmarks/README.md."""
+    # test: benchmarks/fleet.py drives the fleet through the CLI test helpers (pytest)
     session.install(
-        "-e", ".[cli,speedups,fleet]", *nox.project.dependency_groups(PYPROJECT, "bench")
+        "-e",
+        ".[cli,speedups,fleet]",
+        *nox.project.dependency_groups(PYPROJECT, "bench"),
+        *nox.project.dependency_groups(PYPROJECT, "test"),
     )
     session.run("python", "benchmarks/run.py", *session.posargs)
     # Fleet: 1/2/4 workers against a key limit, claim cost PostgreSQL vs SQLite (~4 min).

@@ -112,7 +112,7 @@ async def test_chaos_fleet(database_url: str, tmp_path: Path) -> None:
         )
         assert code == 0, err
         fake.set_rate_limit(RATE)
-        fake.add_fault(Fault(method="POST", status=503, probability=0.02, times=None))
+        unavailable = fake.add_fault(Fault(method="POST", status=503, probability=0.02, times=None))
         dropped = fake.add_fault(Fault(method="POST", drop="after", probability=0.02, times=None))
         rate = Rate(fake)
         running = [spawn(env) for _ in range(WORKERS)]
@@ -147,7 +147,10 @@ async def test_chaos_fleet(database_url: str, tmp_path: Path) -> None:
     assert max(links.values()) == 1  # 0 patients with two links
     assert sum(links.values()) <= len(keys)
     unknown = written["counts"]["outcome_unknown"]
-    assert unknown <= dropped.hits + kills * JOBS * CONCURRENCY, (unknown, dropped.hits)
+    # A POST answered 503 or never answered may have reached Hero (unknown by design); a kill
+    # leaves at most the requests then in flight. Nothing else may end unknown.
+    in_doubt = dropped.hits + unavailable.hits
+    assert unknown <= in_doubt + kills * JOBS * CONCURRENCY, (unknown, in_doubt)
     assert rate.worst() <= RATE * 1.10, rate.worst()
     assert throttled < 0.02 * total, (throttled, total)
     print(
