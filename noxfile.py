@@ -35,7 +35,16 @@ def typing(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     # fleet: the PostgreSQL tests (tests/fleet) need psycopg and procrastinate
     session.install("-e", ".[cli,fleet]", *nox.project.dependency_groups(PYPROJECT, "test"))
-    session.run("pytest", *session.posargs)
+    if session.posargs:
+        session.run("pytest", *session.posargs)
+        return
+    # Two workers (pytest-xdist): CI has two cores, and the suite waits on subprocesses,
+    # fsyncs and PostgreSQL as much as it computes.
+    session.run("pytest", "-n", "2", "--ignore=tests/reliability")
+    # The reliability suite runs with every core kept busy by a CPU hog: a test there that
+    # decides anything by a real sleep or a real timeout fails here (issues 15 and 16).
+    hog = "tests/reliability/cpu_hog.py"
+    session.run("python", hog, "python", "-m", "pytest", "-n", "2", "tests/reliability")
 
 
 @nox.session

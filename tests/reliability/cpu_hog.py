@@ -1,6 +1,6 @@
 """Run a command while every CPU core is kept busy: ``python cpu_hog.py COMMAND...``.
 
-CI runs the reliability suite once this way (``.ci/run``) to prove that no outcome there
+``nox`` runs the reliability suite this way (and so ``.ci/run``) to prove that no outcome there
 depends on real timing: a test that passes alone but fails on a loaded machine was deciding
 something with a real sleep or a real timeout. One busy process per core, at normal priority,
 so the suite competes for every core; they are killed in a ``finally`` and the command's exit
