@@ -39,7 +39,9 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     "sdk+speedups": ("uvloop", "orjson", "sdk"),
     "raw+speedups": ("uvloop", "orjson", "raw"),
     "sdk+ledger": ("asyncio", "std", "sdk_ledger"),
+    "sdk+null": ("asyncio", "std", "sdk_null"),  # NullLedger: what the in-run ledger costs
 }
+DEFAULT = ("raw", "sdk", "sdk+speedups", "raw+speedups", "sdk+ledger")
 Progress = Callable[[str], None]
 
 
@@ -104,7 +106,7 @@ def _total(text: str) -> int:
 def run(
     n: int, progress: Progress, configs: list[str] | None = None, jobs: int = 2
 ) -> dict[str, Any]:
-    names = configs or [c for c in CONFIGS if "speedups" not in c or _speedups()]
+    names = configs or [c for c in DEFAULT if "speedups" not in c or _speedups()]
     timeout = 1800 + n * 5.0  # callgrind runs Python about 50x slower; busy machines more
     runs = [(name, size) for name in names for size in (n, 2 * n)]
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -58,7 +58,7 @@ def _job(spec: dict[str, Any], job: dict[str, Any]) -> Callable[[], Awaitable[di
     if kind == "sdk_null":  # no ledger at all, not even the default in-run de-duplication
         from hero_async.bulk import NullLedger
 
-        return lambda: w.sdk_invitations(url, n, c, ledger=NullLedger())
+        return lambda: w.sdk_invitations(url, n, c, ledger=NullLedger(), request_timeout=t)
     if kind == "naive":
         return lambda: w.naive_invitations(url, n, c)
     if kind == "raw" and spec["json"] == "orjson":  # raw + speedups: hand-written with orjson

@@ -7,7 +7,6 @@ that says how this call differs from the client's defaults (timeouts, an extra r
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 import time
@@ -32,6 +31,7 @@ from ._errors import (
 )
 from ._ratelimit import RateLimiter
 from ._retry import IDEMPOTENT_METHODS, Decision, RetryPolicy, decide, parse_retry_after
+from ._slots import Slots
 from ._transport import RawResponse, Timeouts, Transport, decode_json, error_body, request_id
 
 __all__ = ["CallOptions", "Core"]
@@ -85,7 +85,7 @@ class Core:
         self.base_url = base_url
         self.transport = transport
         self._owns_transport = owns_transport
-        self._slots = asyncio.Semaphore(max_connections)
+        self._slots = Slots(max_connections)
         self.retry = retry
         self.limiter = limiter
         self.default_timeouts = timeouts
@@ -161,7 +161,7 @@ class Core:
     ) -> Any:
         """Send with the retry rules of ``_retry``; return the decoded JSON body."""
         data = None if json is None else _json.dumps(json)
-        headers = self._headers_for(practice_group_id)
+        headers = self._headers.get(practice_group_id) or self._headers_for(practice_group_id)
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         extra = None if options is None else options.limiter
         timeouts = self.default_timeouts if options is None else options.timeouts
@@ -178,19 +178,21 @@ class Core:
                 # Take a pool slot first, then pass the rate gates: a request queued for a
                 # connection must still see a 429 pause that began while it waited, or a storm
                 # of queued requests all hit Hero the moment connections free up.
-                # acquire/release, not ``async with``: two coroutines fewer per request.
-                await slots.acquire()
+                waiter = slots.take()  # no coroutine unless all slots are taken
+                if waiter is not None:
+                    await slots.wait(waiter)
                 try:
                     if extra is not None:
                         await extra.acquire()
                     await self.limiter.acquire()
-                    self.ensure_open()  # per attempt: close() may come mid-backoff
+                    if self._state is not _State.OPEN:  # per attempt: close() may come mid-backoff
+                        self.ensure_open()
                     raw = await self.transport.send(
                         method, url, headers=headers, data=data, params=params,
                         timeouts=timeouts,
                     )  # fmt: skip
                 finally:
-                    slots.release()
+                    slots.give_back()
             except MalformedResponseError as exc:  # an oversized 2xx answer
                 raise exc.at(method, path, practice_group_id) from None
             except TransportError as exc:
@@ -203,7 +205,10 @@ class Core:
                 if 200 <= status < 300:
                     if _log.isEnabledFor(logging.DEBUG):  # the success path: no call if not
                         _trace(method, path, practice_group_id, status, started, attempt)
-                    return self._decode(raw, method, path, practice_group_id)
+                    try:
+                        return decode_json(raw)
+                    except MalformedResponseError as exc:
+                        raise exc.at(method, path, practice_group_id) from None
                 failure = self._api_error(raw, method, path, practice_group_id)
                 decision = decide(idempotent=safe, status=status)
             _trace(method, path, practice_group_id, status, started, attempt)
@@ -238,13 +243,6 @@ class Core:
             if len(self._headers) < C.TOKEN_CACHE_PRUNE_AT:
                 self._headers[practice_group_id] = headers
         return headers
-
-    @staticmethod
-    def _decode(raw: RawResponse, method: str, path: str, group: str) -> Any:
-        try:
-            return decode_json(raw)
-        except MalformedResponseError as exc:
-            raise exc.at(method, path, group) from None
 
     def _api_error(self, raw: RawResponse, method: str, path: str, group: str) -> APIError:
         retry_after = None

@@ -20,10 +20,14 @@ def masked(value: object) -> str:
 
 def url_host(value: object) -> str:
     """Show only scheme and host of a capability URL (its path is the secret)."""
-    if not isinstance(value, str):
-        return repr(value)
-    parts = urlsplit(value)
-    return repr(f"{parts.scheme}://{parts.netloc}/***" if parts.netloc else "***")
+    if value is None:
+        return "None"
+    try:  # str(): a URL object (yarl.URL) would otherwise show its whole path
+        parts = urlsplit(str(value))
+    except ValueError:  # e.g. a broken IPv6 host: a repr must not raise
+        return masked(value)
+    host = parts.netloc.rpartition("@")[2]  # user:password@ is a secret too
+    return repr(f"{parts.scheme}://{host}/***" if host else "***")
 
 
 @attrs.frozen

@@ -88,6 +88,8 @@ class AiohttpTransport:
         self._session = session
         self._owns_session = session is None
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        self._last_key: Timeouts | None = None  # the Timeouts of the last request, and its
+        self._last_timeout = aiohttp.ClientTimeout()  # aiohttp value
 
     async def send(
         self,
@@ -100,11 +102,9 @@ class AiohttpTransport:
         timeouts: Timeouts,
     ) -> RawResponse:
         session = self._session or self._open()
-        timeout = self._timeouts.get(timeouts)
-        if timeout is None:
-            timeout = aiohttp.ClientTimeout(total=timeouts.total, connect=timeouts.connect)
-            if len(self._timeouts) < 64:
-                self._timeouts[timeouts] = timeout
+        # By identity first: hashing the attrs value is a Python call, and a view passes the
+        # same Timeouts object on every request.
+        timeout = self._last_timeout if timeouts is self._last_key else self._timeout(timeouts)
         # One coroutine per request: the request and the read are inlined here rather than
         # behind a helper (each await layer costs on the bulk path, twice per invitation).
         try:
@@ -143,6 +143,15 @@ class AiohttpTransport:
                 f"connection to Hero failed mid-request ({type(exc).__name__})",
                 reached_server=True,
             ) from exc
+
+    def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(timeouts)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=timeouts.total, connect=timeouts.connect)
+            if len(self._timeouts) < 64:
+                self._timeouts[timeouts] = timeout
+        self._last_key, self._last_timeout = timeouts, timeout
+        return timeout
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(

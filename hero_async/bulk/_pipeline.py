@@ -245,7 +245,8 @@ class Job:
         await self._drained.wait()
 
     async def _worker(self, work: _Work, tasks: asyncio.TaskGroup) -> None:
-        while (job := await work.get()) is not None:
+        # get_nowait while the feeder keeps the queue full: no coroutine per invitation.
+        while (job := work.get_nowait() if work.qsize() else await work.get()) is not None:
             view, item = job
             try:
                 denied = await self._preflight.verdict(view)

@@ -94,6 +94,8 @@ class RunLedger:
     async def claim(
         self, entry: LedgerEntry, *, expect_epoch: int, from_unknown: bool = False
     ) -> int | None:
+        if self._owner is None:  # no run begun, or ended: nothing is claimed in no one's name
+            return None
         row = self._world.rows.get(entry.key)
         if (row.epoch if row else 0) != expect_epoch:
             return None
@@ -104,7 +106,7 @@ class RunLedger:
             or (row.state == State.UNKNOWN and not from_unknown)
         ):
             return None
-        self._world.rows[entry.key] = entry._replace(epoch=expect_epoch + 1, owner=self._owner)
+        self._world.rows[entry.key] = entry.fenced(expect_epoch + 1, self._owner)
         return expect_epoch + 1
 
     async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
@@ -114,7 +116,7 @@ class RunLedger:
         if entry.state == State.LINKED and row.step != "link":  # only a link claim's answer
             return
         if (row.state in State.CLAIMS and row.owner == self._owner) or row.state == State.UNKNOWN:
-            self._world.rows[entry.key] = entry._replace(epoch=epoch, owner=row.owner)
+            self._world.rows[entry.key] = entry.fenced(epoch, row.owner)
 
     async def renew(self) -> None:
         if self._owner is not None and self._world.runs.get(self._owner) is not None:

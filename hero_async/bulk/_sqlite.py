@@ -77,6 +77,7 @@ class SqliteLedger:
             self._db.execute("PRAGMA journal_mode=TRUNCATE")
             self._db.execute("PRAGMA synchronous=FULL")
             migrate(self._db)
+            self._reader = self._db.cursor()  # reused: a read per invitation, no new cursor
         except sqlite3.Error as exc:
             raise unavailable(self.path, exc) from None
 
@@ -117,6 +118,8 @@ class SqliteLedger:
     async def claim(
         self, entry: LedgerEntry, *, expect_epoch: int, from_unknown: bool = False
     ) -> int | None:
+        if self._owner is None:  # no run begun, or ended: nothing is claimed in no one's name
+            return None
         epoch, now = expect_epoch + 1, time.time()
         if expect_epoch == 0:
             row = (*entry[:11], epoch, self._owner, now)
@@ -129,7 +132,7 @@ class SqliteLedger:
 
     async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
         self._raise_failure()
-        self._pending[entry.key] = entry._replace(epoch=epoch, owner=self._owner)
+        self._pending[entry.key] = entry.fenced(epoch, self._owner)
         only_link = entry.state == State.LINKED  # linked: only a link claim's answer
         args = (*entry[1:11], time.time(), entry.key, epoch, self._owner, not only_link)
         self._queue(SETTLE, args, None)  # durable before the next claim; not waited for
@@ -220,8 +223,9 @@ class SqliteLedger:
         self._raise_failure()
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._queue(sql, args, done)
-        # Shielded: one cancelled writer must not cancel the commit its batch-mates wait for.
-        return await asyncio.shield(done)
+        # Not shielded: each writer has its own future, and the commit is a loop callback, not
+        # a task; a cancelled writer cancels only its future, which the commit then skips.
+        return await done
 
     async def _flush(self) -> None:
         if self._ops:
@@ -240,11 +244,12 @@ class SqliteLedger:
         if not ops:
             return
         counts: list[int] = []
+        cursor = self._db.cursor()  # one for the batch: Connection.execute makes one per call
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            cursor.execute("BEGIN IMMEDIATE")
             for sql, args, _ in ops:
-                counts.append(self._db.execute(sql, args).rowcount)
-            self._db.execute("COMMIT")
+                counts.append(cursor.execute(sql, args).rowcount)
+            cursor.execute("COMMIT")
         # Disk full, read-only, locked, or a value SQLite cannot store (a lone surrogate in
         # an answer's text): nobody is told "done", and no writer is left waiting forever.
         except Exception as exc:
@@ -270,7 +275,7 @@ class SqliteLedger:
         nothing after it (a renewer that cannot read must not leave the job claiming)."""
         self._raise_failure()
         try:
-            return self._db.execute(sql, args).fetchall()
+            return self._reader.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             self._failure = unavailable(self.path, exc)
             raise self._failure from None

@@ -104,13 +104,17 @@ class LedgerMark(NamedTuple):
 
 
 def read_mark(path: Path) -> LedgerMark | None:
-    """The mark of the ledger at ``path``, read-only (nothing is created or migrated);
-    None if there is no file there."""
+    """The mark of the ledger at ``path`` (nothing is created, migrated or written); None if
+    there is no file there."""
     if not path.is_file():
         return None
-    uri = path.resolve().as_uri() + "?mode=ro"
+    # Not mode=ro: a read-only connection cannot roll back the hot journal a writer killed
+    # mid-commit leaves, and the resume that crash calls for would stop here. mode=rw still
+    # never creates a file, and the roll-back only restores what was committed. The
+    # default 5 s busy wait outlasts any writer's commit.
+    uri = path.resolve().as_uri() + "?mode=rw"
     try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=10)) as db:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
             tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
             if "invitations" not in tables:
                 return LedgerMark(None, 0, 0)

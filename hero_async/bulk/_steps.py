@@ -164,11 +164,9 @@ class InvitationRun:
     async def _claim(self, entry: LedgerEntry, state: str, step: str) -> tuple[LedgerEntry, int]:
         """Claim the next POST (committed before it is sent), or end with why not."""
         expect = entry.epoch
-        # The epoch a claim usually gets, set at once (one _replace, not two); a store may
+        # The epoch a claim usually gets, set at once (one new row, not two); a store may
         # ignore the entry's epoch and answer its own, which then wins.
-        claim = entry._replace(
-            state=state, step=step, error_type=None, error=None, epoch=expect + 1
-        )
+        claim = entry.claimed(state, step, expect + 1)
         from_unknown = self._retry_unknown
         epoch = await self._ledger.claim(claim, expect_epoch=expect, from_unknown=from_unknown)
         if epoch is None:  # another run moved the row since we read it
@@ -195,7 +193,7 @@ class InvitationRun:
             new_id, short_link = await self._post(
                 view, entry, epoch, "link", LINKS_PATH, fields, "id", "short_link"
             )
-            entry = entry._replace(link_id=new_id, short_link=short_link)
+            entry = entry.linked(new_id, short_link)
             if short_link is not None:
                 return entry  # the message claim records the link: one write, not two
             await self._ledger.settle(entry._replace(state=State.LINKED), epoch=epoch)
@@ -222,7 +220,7 @@ class InvitationRun:
         message_id, _ = await self._post(
             view, entry, epoch, "message", MESSAGES_PATH, body, "message_id", None
         )
-        entry = entry._replace(state=State.SENT, message_id=message_id, step=None)
+        entry = entry.sent(message_id)
         await self._ledger.settle(entry, epoch=epoch)
         return entry
 

@@ -46,6 +46,7 @@ __all__ = [
     "test_end_turns_held_claims_unknown_and_is_idempotent",
     "test_expired_lease_is_swept_and_a_renewed_one_is_not",
     "test_link_answer_and_message_claim_are_one_owned_write",
+    "test_no_claim_without_a_live_run",
     "test_resolve_sent_and_not_sent",
     "test_settle_is_fenced_by_epoch",
     "test_unknown_is_claimed_only_with_from_unknown",
@@ -176,6 +177,22 @@ async def test_link_answer_and_message_claim_are_one_owned_write(
         # A final row is never claimed again.
         assert await a.claim(_link(), expect_epoch=2, from_unknown=True) is None
     finally:
+        await a.close()
+
+
+async def test_no_claim_without_a_live_run(open_store: OpenStore) -> None:
+    # A claim owned by no run would look orphaned at once, and another run's sweep would
+    # take it over while its POST may still be in flight: a patient texted twice.
+    clock = Clock()
+    idle, a = await open_store(clock), await _begun(open_store, clock, 0)
+    try:
+        assert await idle.claim(_link(), expect_epoch=0) is None
+        assert await a.get("k1") is None
+        await a.end()
+        assert await a.claim(_link("k2"), expect_epoch=0) is None
+        assert await idle.get("k2") is None
+    finally:
+        await idle.close()
         await a.close()
 
 

@@ -1,0 +1,43 @@
+"""Settled rows spilled to disk are found again by key, whatever the key (the in-memory index
+that spares a read for new keys must never hide a written one), and a key repeated after its
+row spilled is still refused a second send."""
+
+from __future__ import annotations
+
+from hero_async.bulk import LedgerEntry, RunInfo, RunLedger, State
+from hero_async.bulk._spill import Rows
+
+
+def _sent(key: str) -> LedgerEntry:
+    return LedgerEntry(key, "1002", State.SENT, patient_id="7", message_id=f"m-{key}", epoch=2)
+
+
+def test_every_spilled_key_is_found_and_no_other() -> None:
+    keys = [f"flu-2026/{i}" for i in range(5000)] + ["", "ünï", "x" * 200, "a\udcffb"]
+    rows = Rows()
+    try:
+        for key in keys:
+            rows[key] = _sent(key)
+        assert rows._db is not None  # most of them are on disk by now
+        assert [rows.get(key) for key in keys] == [_sent(key) for key in keys]
+        assert [rows.get(f"flu-2027/{i}") for i in range(5000)] == [None] * 5000
+    finally:
+        rows.close()
+
+
+async def test_a_key_seen_again_after_its_row_spilled_is_not_claimed_again() -> None:
+    store = RunLedger()
+    await store.begin(RunInfo.here(), None)
+    try:
+        for i in range(1200):
+            claim = LedgerEntry(f"k{i}", "1002", State.LINK_CLAIMED, patient_id="7", step="link")
+            assert await store.claim(claim, expect_epoch=0) == 1
+            await store.settle(_sent(f"k{i}"), epoch=1)
+        first = await store.get("k3")
+        assert first is not None
+        assert first.state == State.SENT
+        again = LedgerEntry("k3", "1002", State.LINK_CLAIMED, patient_id="7", step="link")
+        assert await store.claim(again, expect_epoch=0) is None
+        assert await store.claim(again, expect_epoch=first.epoch) is None
+    finally:
+        await store.close()
