@@ -12,9 +12,11 @@ loads: Callable[[bytes | str], Any]
 try:
     import orjson
 except ImportError:  # pragma: no cover - depends on the environment
+    # One encoder for every body: json.dumps with ``separators`` builds a new one per call.
+    _encode = json.JSONEncoder(separators=(",", ":")).encode
 
     def _std_dumps(obj: Any) -> bytes:
-        return json.dumps(obj, separators=(",", ":")).encode()
+        return _encode(obj).encode()
 
     dumps = _std_dumps
     loads = json.loads

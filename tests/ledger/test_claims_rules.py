@@ -616,6 +616,41 @@ async def test_a_value_sqlite_cannot_store_fails_the_store_instead_of_stranding_
         store._db.close()
 
 
+class _RollbackFails:
+    """The store's connection, except that ROLLBACK fails (an I/O error on the journal)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._db, name)
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "ROLLBACK":
+            raise sqlite3.OperationalError("disk I/O error")
+        return self._db.execute(sql, *args)
+
+
+async def test_a_failed_rollback_still_tells_every_writer_of_the_batch(tmp_path: Path) -> None:
+    """The batch failed, and so did its ROLLBACK: the writers are still told, at once (not
+    left waiting for a commit that will never come, the job's POSTs stalled behind them)."""
+    store = SqliteLedger(tmp_path / "l.db", clock=Clock())
+    await store.begin(_remote(0), None)
+    assert await store.claim(_link("k1"), expect_epoch=0) == 1
+    real = store._db
+    store._db = _RollbackFails(real)  # type: ignore[assignment]
+    claim = asyncio.create_task(store.claim(_link("k2"), expect_epoch=0))
+    await store.settle(_link("k1", state=State.FAILED, error="bad \udcff answer"), epoch=1)
+    for _ in range(20):  # loop turns, not time: the commit runs on the next one
+        if claim.done():
+            break
+        await asyncio.sleep(0)
+    assert claim.done()
+    with pytest.raises(LedgerUnavailableError, match="cannot record progress"):
+        claim.result()
+    real.close()
+
+
 def test_a_migration_that_fails_midway_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     """The file refuses the ledger's id (as a full disk would): opening it is
     LedgerUnavailableError naming that cause, and no table of the migration is left."""
