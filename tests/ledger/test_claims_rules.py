@@ -586,6 +586,15 @@ async def test_resolve_losing_to_another_persons_resolution_is_refused(tmp_path:
         await bob.close()
 
 
+async def _settled_within_loop_turns(task: asyncio.Task[object]) -> None:
+    """Loop turns, not time: a batch's commit runs on the next one."""
+    for _ in range(20):
+        if task.done():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the writer was left waiting")
+
+
 async def test_a_value_sqlite_cannot_store_fails_the_store_instead_of_stranding_its_batch(
     tmp_path: Path,
 ) -> None:
@@ -599,11 +608,7 @@ async def test_a_value_sqlite_cannot_store_fails_the_store_instead_of_stranding_
     # The claim's task starts before the next commit: the answer and the claim share it.
     claim = asyncio.create_task(store.claim(_link("k2"), expect_epoch=0))
     await store.settle(_link("k1", state=State.FAILED, error="bad \udcff answer"), epoch=1)
-    for _ in range(20):  # loop turns, not time: the commit runs on the next one
-        if claim.done():
-            break
-        await asyncio.sleep(0)
-    assert claim.done()
+    await _settled_within_loop_turns(claim)
     with pytest.raises(LedgerUnavailableError, match="cannot record progress"):
         claim.result()
     assert _raw(path, "SELECT key, state FROM invitations") == [("k1", State.LINK_CLAIMED)]
@@ -641,11 +646,7 @@ async def test_a_failed_rollback_still_tells_every_writer_of_the_batch(tmp_path:
     store._db = _RollbackFails(real)  # type: ignore[assignment]
     claim = asyncio.create_task(store.claim(_link("k2"), expect_epoch=0))
     await store.settle(_link("k1", state=State.FAILED, error="bad \udcff answer"), epoch=1)
-    for _ in range(20):  # loop turns, not time: the commit runs on the next one
-        if claim.done():
-            break
-        await asyncio.sleep(0)
-    assert claim.done()
+    await _settled_within_loop_turns(claim)
     with pytest.raises(LedgerUnavailableError, match="cannot record progress"):
         claim.result()
     real.close()
