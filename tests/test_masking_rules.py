@@ -204,6 +204,8 @@ def test_the_message_body_fills_every_link_placeholder_and_nothing_else() -> Non
         ("flu\n1", "must be printable text of at most 200 chars"),
         ("flu\u200b1", "must be printable text of at most 200 chars"),  # zero-width space
         ("", "must not be empty"),
+        ("   ", "must not be empty"),
+        ("flu\udcff", "contains an unpaired surrogate (not valid Unicode text)"),
         (7, "expected a string, got int"),
     ],
 )
@@ -285,3 +287,44 @@ def test_another_message_or_link_changes_what_not_who(fields: dict[str, Any]) ->
     other_who, other_what = _parts(**fields)
     assert other_who == who
     assert other_what != what
+
+
+def test_fingerprints_keep_the_values_durable_ledgers_hold() -> None:
+    """A re-run compares the fingerprint in the ledger with the plan's: a changed formula
+    would report every key of an old ledger as reused for another invitation."""
+    assert plan(_invitation()).fingerprint == "4c26-d8e321b3fd5b"
+    by_id = _invitation(patient_id="156", nhs_number=None, dob=None, from_date="2026-01-05")
+    assert plan(by_id).fingerprint == "f94d-395a667b3e57"
+
+
+@pytest.mark.parametrize(
+    ("field", "valid", "invalid"),
+    [
+        ("appointment_type_id", 1, True),  # equal (1 == True) and hash alike, not the same
+        ("maximum_use_count", 2, 2.0),
+        ("location_id", "20", b"20"),
+    ],
+)
+def test_a_valid_value_does_not_vouch_for_an_equal_one_of_another_type(
+    field: str, valid: Any, invalid: Any
+) -> None:
+    """Plans validate each distinct set of link fields once; 1, True and 1.0 are distinct."""
+    plan(_invitation(**{field: valid}))
+    with pytest.raises(ValidationError) as caught:
+        plan(_invitation(**{field: invalid}))
+    assert caught.value.field == field
+
+
+def test_an_unhashable_value_is_a_validation_error_naming_its_field() -> None:
+    with pytest.raises(ValidationError) as caught:
+        plan(_invitation(appointment_type_id=["10"]))
+    assert caught.value.field == "appointment_type_id"
+    with pytest.raises(ValidationError) as caught:
+        plan(_invitation(recipient_contact_detail={"phone": "07700900461"}))
+    assert caught.value.field == "recipient_contact_detail"
+
+
+def test_each_plan_has_its_own_link_body() -> None:
+    first = plan(_invitation(key="a"))
+    first.link["location_id"] = "99"  # whatever a caller does to one plan's body
+    assert plan(_invitation(key="b")).link["location_id"] == "20"

@@ -7,6 +7,7 @@ can never leave a booking link behind without its message.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from typing import Any
 
@@ -84,6 +85,13 @@ class Plan:
 def _key(value: object) -> str:
     # Keys never reach Hero (they live in the ledger and report), so any printable text will
     # do, e.g. "flu-2026/9434765919"; control characters would corrupt the CSV report.
+    if (  # the usual case at once: "printable" already excludes NUL, surrogates, CR/LF
+        type(value) is str
+        and 0 < len(value) <= MAX_KEY_LENGTH
+        and not value.isspace()
+        and value.isprintable()
+    ):
+        return value
     key = v.text(value, "key")
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ValidationError("key", f"must be printable text of at most {MAX_KEY_LENGTH} chars")
@@ -94,37 +102,71 @@ def plan(invitation: Invitation) -> Plan:
     """Validate every field; raises ValidationError naming the first bad one."""
     inv = invitation
     key = _key(inv.key)
-    group = v.practice_group_id(inv.practice_group_id)
+    group = _group(inv.practice_group_id)
     patient_id = None if inv.patient_id is None else v.hero_id(inv.patient_id, "patient_id")
     pds = None
     if patient_id is None:
         if inv.nhs_number is None or inv.dob is None:
             raise ValidationError("patient_id", "give patient_id, or nhs_number and dob")
         pds = pds_fields(nhs_number=inv.nhs_number, dob=inv.dob)
+    what = (
+        inv.appointment_type_id, inv.location_id, inv.practitioner_id, inv.from_date,
+        inv.to_date, inv.expiry_date, inv.maximum_use_count, inv.message_type,
+        inv.message_template, inv.recipient_contact_detail,
+    )  # fmt: skip
+    try:
+        link, kind, template, contact, what_print = _what(*what)
+    except TypeError:  # an unhashable value (a list...): validated uncached, which names it
+        link, kind, template, contact, what_print = _what.__wrapped__(*what)
+    # Who + what, hashed, to catch a key reused for a different invitation. The "who" part
+    # keeps only 16 bits: enough to tell two patients apart, far too few to find one back
+    # from (about 15,000 NHS numbers share each value).
+    who = hashlib.sha256(repr((patient_id, pds)).encode()).hexdigest()[:4]
+    print_ = f"{who}-{what_print}"
+    return Plan(key, group, patient_id, pds, dict(link), kind, template, contact, print_)
+
+
+def _cached(function: Any) -> Any:
+    """A job's rows mostly share their practice group, link fields and template: validate
+    (and hash) each distinct set once. ``typed``: 1, 1.0 and True are different inputs, as
+    are a str and a str subclass; only valid inputs are kept (a raise is not cached)."""
+    return functools.lru_cache(maxsize=256, typed=True)(function)
+
+
+@_cached
+def _group(value: object) -> str:
+    return v.practice_group_id(value)
+
+
+@_cached
+def _what(
+    appointment_type_id: Any,
+    location_id: Any,
+    practitioner_id: Any,
+    from_date: Any,
+    to_date: Any,
+    expiry_date: Any,
+    maximum_use_count: Any,
+    message_type: Any,
+    message_template: Any,
+    contact: Any,
+) -> tuple[dict[str, Any], str, str, str | None, str]:
+    """The "what" of a plan (link fields, message type, template, recipient), validated,
+    and its part of the fingerprint."""
     link = link_fields(
-        appointment_type_id=inv.appointment_type_id,
-        location_id=inv.location_id,
-        practitioner_id=inv.practitioner_id,
-        from_date=inv.from_date,
-        to_date=inv.to_date,
-        expiry_date=inv.expiry_date,
-        maximum_use_count=inv.maximum_use_count,
+        appointment_type_id=appointment_type_id,
+        location_id=location_id,
+        practitioner_id=practitioner_id,
+        from_date=from_date,
+        to_date=to_date,
+        expiry_date=expiry_date,
+        maximum_use_count=maximum_use_count,
     )
-    kind = v.choice(inv.message_type, "message_type", v.MESSAGE_TYPES)
-    template = v.text(inv.message_template, "message_template")
+    kind = v.choice(message_type, "message_type", v.MESSAGE_TYPES)
+    template = v.text(message_template, "message_template")
     if LINK_PLACEHOLDER not in template:
         raise ValidationError("message_template", f"must contain {LINK_PLACEHOLDER}")
-    contact = inv.recipient_contact_detail
     if contact is not None:
         contact = v.contact_detail(contact, "recipient_contact_detail", kind)
-    print_ = _fingerprint(patient_id, pds, link, kind, template, contact)
-    return Plan(key, group, patient_id, pds, link, kind, template, contact, print_)
-
-
-def _fingerprint(patient_id: str | None, pds: dict[str, Any] | None, *rest: object) -> str:
-    """Who + what, hashed, to catch a key reused for a different invitation. The "who" part
-    keeps only 16 bits: enough to tell two patients apart, far too few to find one back from
-    (about 15,000 NHS numbers share each value)."""
-    who = hashlib.sha256(repr((patient_id, pds)).encode()).hexdigest()[:4]
-    what = hashlib.sha256(repr(rest).encode()).hexdigest()[:12]
-    return f"{who}-{what}"
+    what = hashlib.sha256(repr((link, kind, template, contact)).encode()).hexdigest()[:12]
+    return link, kind, template, contact, what
