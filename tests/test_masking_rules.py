@@ -8,6 +8,7 @@ Written for the mutation runs of ``hero_async/_models_patients.py`` and
 
 from __future__ import annotations
 
+import gc
 import re
 from typing import Any
 
@@ -328,3 +329,18 @@ def test_each_plan_has_its_own_link_body() -> None:
     first = plan(_invitation(key="a"))
     first.link["location_id"] = "99"  # whatever a caller does to one plan's body
     assert plan(_invitation(key="b")).link["location_id"] == "20"
+
+
+def test_planning_keeps_no_recipient_after_the_plan_is_gone() -> None:
+    """Plans share a cache of validated link fields; a patient's contact is not in it."""
+    contact = "".join(["07700", "900987"])  # made at run time: no constant holds it
+    planned = plan(_invitation(recipient_contact_detail=contact))
+    assert planned.recipient_contact_detail == contact
+    del planned
+    gc.collect()
+    holders = [
+        type(held).__name__
+        for held in gc.get_objects()
+        if isinstance(held, tuple | list) and any(item == contact for item in held)
+    ]
+    assert holders == []

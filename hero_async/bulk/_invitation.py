@@ -112,15 +112,23 @@ def plan(invitation: Invitation) -> Plan:
     what = (
         inv.appointment_type_id, inv.location_id, inv.practitioner_id, inv.from_date,
         inv.to_date, inv.expiry_date, inv.maximum_use_count, inv.message_type,
-        inv.message_template, inv.recipient_contact_detail,
+        inv.message_template,
     )  # fmt: skip
     try:
-        link, kind, template, contact, what_print = _what(*what)
+        link, kind, template, no_contact, hashed = _what(*what)
     except TypeError:  # an unhashable value (a list...): validated uncached, which names it
-        link, kind, template, contact, what_print = _what.__wrapped__(*what)
+        link, kind, template, no_contact, hashed = _what.__wrapped__(*what)
     # Who + what, hashed, to catch a key reused for a different invitation. The "who" part
     # keeps only 16 bits: enough to tell two patients apart, far too few to find one back
     # from (about 15,000 NHS numbers share each value).
+    contact = inv.recipient_contact_detail
+    if contact is None:
+        what_print = no_contact
+    else:  # per patient: not in the cache, which outlives the job
+        contact = v.contact_detail(contact, "recipient_contact_detail", kind)
+        digest = hashed.copy()
+        digest.update(f"{contact!r})".encode())
+        what_print = digest.hexdigest()[:12]
     who = hashlib.sha256(repr((patient_id, pds)).encode()).hexdigest()[:4]
     print_ = f"{who}-{what_print}"
     return Plan(key, group, patient_id, pds, dict(link), kind, template, contact, print_)
@@ -149,10 +157,10 @@ def _what(
     maximum_use_count: Any,
     message_type: Any,
     message_template: Any,
-    contact: Any,
-) -> tuple[dict[str, Any], str, str, str | None, str]:
-    """The "what" of a plan (link fields, message type, template, recipient), validated,
-    and its part of the fingerprint."""
+) -> tuple[dict[str, Any], str, str, str, Any]:
+    """The "what" of a plan (link fields, message type, template) validated, and its part
+    of the fingerprint: ``sha256(repr((link, kind, template, contact)))``, done for no
+    contact, and hashed up to the contact for a recipient to be added."""
     link = link_fields(
         appointment_type_id=appointment_type_id,
         location_id=location_id,
@@ -166,7 +174,7 @@ def _what(
     template = v.text(message_template, "message_template")
     if LINK_PLACEHOLDER not in template:
         raise ValidationError("message_template", f"must contain {LINK_PLACEHOLDER}")
-    if contact is not None:
-        contact = v.contact_detail(contact, "recipient_contact_detail", kind)
-    what = hashlib.sha256(repr((link, kind, template, contact)).encode()).hexdigest()[:12]
-    return link, kind, template, contact, what
+    hashed = hashlib.sha256(f"({link!r}, {kind!r}, {template!r}, ".encode())
+    no_contact = hashed.copy()
+    no_contact.update(b"None)")
+    return link, kind, template, no_contact.hexdigest()[:12], hashed
