@@ -98,6 +98,16 @@ def test_hero_id_accepts_digit_strings_and_non_negative_ints(value: object, sent
     assert v.hero_id(value, "patient_id") == sent
 
 
+def test_hero_id_sends_a_str_subclass_as_plain_text() -> None:
+    """An ORM's or CSV library's str subclass must reach the JSON body as a plain str."""
+
+    class Column(str):
+        pass
+
+    sent = v.hero_id(Column("156"), "patient_id")
+    assert (sent, type(sent)) == ("156", str)
+
+
 @pytest.mark.parametrize(
     "value",
     [

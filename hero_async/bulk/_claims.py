@@ -70,6 +70,9 @@ class State:
     ALL = (REGISTERED, LINK_CLAIMED, LINKED, MESSAGE_CLAIMED, SENT, FAILED, UNKNOWN)
 
 
+_new = tuple.__new__
+
+
 class LedgerEntry(NamedTuple):
     """One key's row. A NamedTuple: the pipeline derives a new one per step, and
     ``_replace`` is many times cheaper than ``attrs.evolve`` on that hot path."""
@@ -91,22 +94,23 @@ class LedgerEntry(NamedTuple):
     owner: str | None = None  # RunInfo.owner of the run that last claimed the row
 
     # The steps of every invitation derive a new row several times: these build it as one
-    # tuple, where ``_replace`` (a dict pop per field) costs two to three times as much.
+    # tuple, where ``_replace`` (a dict pop per field) costs two to three times as much, and
+    # with ``tuple.__new__`` itself (``_make`` is a Python call around it that re-counts).
     def fenced(self, epoch: int, owner: str | None) -> LedgerEntry:
         """With a store's ``epoch`` and ``owner``: what every claim and settle stores."""
-        return LedgerEntry._make((*self[:11], epoch, owner))
+        return _new(LedgerEntry, (*self[:11], epoch, owner))
 
     def claimed(self, state: str, step: str, epoch: int) -> LedgerEntry:
         """The claim of ``step``: the error of an earlier attempt cleared."""
-        return LedgerEntry._make(
-            (*self[:2], state, *self[3:7], step, None, None, self[10], epoch, self[12])
+        return _new(
+            LedgerEntry, (*self[:2], state, *self[3:7], step, None, None, self[10], epoch, self[12])
         )
 
     def linked(self, link_id: str, short_link: str | None) -> LedgerEntry:
-        return LedgerEntry._make((*self[:4], link_id, short_link, *self[6:]))
+        return _new(LedgerEntry, (*self[:4], link_id, short_link, *self[6:]))
 
     def sent(self, message_id: str) -> LedgerEntry:
-        return LedgerEntry._make((*self[:2], State.SENT, *self[3:6], message_id, None, *self[8:]))
+        return _new(LedgerEntry, (*self[:2], State.SENT, *self[3:6], message_id, None, *self[8:]))
 
 
 @attrs.frozen

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Protocol
@@ -197,6 +198,7 @@ class Job:
         self._parked = 0  # set aside while their group's outage is waited out
         self._waiting: dict[str, list[tuple[Requester, Plan]]] = {}  # group -> parked
         self._drained = asyncio.Event()  # set whenever _pending empties or _parked drops
+        self._room: asyncio.Event | None = None  # the feeder waits for half the queue free
         self._views: dict[str, Requester] = {}
 
     async def run(self, invitations: Iterable[Invitation] | AsyncIterable[Invitation]) -> None:
@@ -204,7 +206,7 @@ class Job:
         try:
             async with asyncio.TaskGroup() as tasks:
                 work = self._start_workers(tasks)
-                async for shard in self._shards(_aiter(invitations)):
+                async for shard in self._shards(_chunks(invitations)):
                     await self._feed(work, shard)
                 await self._stop_workers(work)
         except BaseExceptionGroup as group:  # surface a lone programming error as itself
@@ -230,7 +232,9 @@ class Job:
             # until the outage ends (or max_outage fails them) -- memory stays bounded.
             while self._parked > 10 * self._shard_size:
                 await self._wait_drained()
-            await work.put((view, item))
+            while work.full():  # wait for half of it to free, then refill it in one go:
+                await self._wait_for_room()  # one wake-up per `concurrency` invitations
+            work.put_nowait((view, item))
 
     async def _stop_workers(self, work: _Work) -> None:
         # Only once every key read has its result: a parked invitation goes back on the
@@ -240,6 +244,10 @@ class Job:
         for _ in range(self._concurrency):
             await work.put(None)
 
+    async def _wait_for_room(self) -> None:
+        self._room = room = asyncio.Event()
+        await room.wait()
+
     async def _wait_drained(self) -> None:
         self._drained.clear()
         await self._drained.wait()
@@ -247,6 +255,10 @@ class Job:
     async def _worker(self, work: _Work, tasks: asyncio.TaskGroup) -> None:
         # get_nowait while the feeder keeps the queue full: no coroutine per invitation.
         while (job := work.get_nowait() if work.qsize() else await work.get()) is not None:
+            room = self._room
+            if room is not None and work.qsize() <= self._concurrency:
+                self._room = None
+                room.set()
             view, item = job
             try:
                 denied = await self._preflight.verdict(view)
@@ -297,23 +309,24 @@ class Job:
         if self._on_progress is not None:
             self._on_progress(result)
 
-    async def _shards(self, source: AsyncIterator[Invitation]) -> AsyncIterator[Shard]:
+    async def _shards(self, source: AsyncIterator[list[Invitation]]) -> AsyncIterator[Shard]:
         buffers: dict[str, list[Plan]] = {}
         buffered = 0
-        async for invitation in source:
-            item = self._admit(invitation)
-            if item is None:
-                continue
-            buffer = buffers.setdefault(item.practice_group_id, [])
-            buffer.append(item)
-            buffered += 1
-            if len(buffer) >= self._shard_size:
-                buffered -= len(buffer)
-                yield Shard(item.practice_group_id, tuple(buffers.pop(item.practice_group_id)))
-            elif buffered >= 4 * self._shard_size:  # many small groups: flush them all
-                for group, plans in buffers.items():
-                    yield Shard(group, tuple(plans))
-                buffers, buffered = {}, 0
+        async for chunk in source:
+            for invitation in chunk:
+                item = self._admit(invitation)
+                if item is None:
+                    continue
+                buffer = buffers.setdefault(item.practice_group_id, [])
+                buffer.append(item)
+                buffered += 1
+                if len(buffer) >= self._shard_size:
+                    buffered -= len(buffer)
+                    yield Shard(item.practice_group_id, tuple(buffers.pop(item.practice_group_id)))
+                elif buffered >= 4 * self._shard_size:  # many small groups: flush them all
+                    for group, plans in buffers.items():
+                        yield Shard(group, tuple(plans))
+                    buffers, buffered = {}, 0
         for group, plans in buffers.items():
             yield Shard(group, tuple(plans))
 
@@ -363,12 +376,15 @@ class Job:
         return item
 
 
-async def _aiter(
+async def _chunks(
     items: Iterable[Invitation] | AsyncIterable[Invitation],
-) -> AsyncIterator[Invitation]:
+) -> AsyncIterator[list[Invitation]]:
+    """The input a chunk at a time: an async source item by item (it may trickle), a plain
+    one 64 at a time (no step of an async generator per invitation)."""
     if isinstance(items, AsyncIterable):
         async for item in items:
-            yield item
+            yield [item]
     else:
-        for item in items:
-            yield item
+        iterator = iter(items)
+        while chunk := list(itertools.islice(iterator, 64)):
+            yield chunk

@@ -6,11 +6,17 @@ store remembers every key it saw; kept in a dict that costs about half a kilobyt
 stay in memory; settled rows (sent, failed) go, a few hundred at a time, to a SQLite file in
 a temporary folder inside one never-committed transaction (no fsync, SQLite's page cache
 spills to disk), so memory stays flat however many keys pass through.
+
+A batch is written as one ``marshal``-ed blob (a dict of key -> row) plus one small index row
+per key (key -> batch): a settled row costs one index insert, not a row of its own. Reading
+one back (a key repeated in the input) loads its batch; that is rare, and the Bloom filter
+below keeps new keys (nearly all reads) from asking the file at all.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
+import marshal
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +34,8 @@ _BATCH = 512
 # million keys (each costs the SELECT it replaces), none ever missed.
 _BLOOM_BITS = 1 << 23
 _MASK = _BLOOM_BITS - 1
+_INDEX = "INSERT OR REPLACE INTO keys VALUES (?, ?)"  # a later batch has the key's newer row
+_SELECT_ONE = "SELECT b.rows FROM keys AS k JOIN batches AS b ON b.id = k.batch WHERE k.key = ?"
 
 
 class Rows:
@@ -43,8 +51,8 @@ class Rows:
     def get(self, key: str) -> LedgerEntry | None:
         row = self._live.get(key) or self._settled.get(key)
         if row is None and self._db is not None and self._maybe_written(key):
-            found = self._db.execute("SELECT row FROM rows WHERE key = ?", (key,)).fetchone()
-            row = None if found is None else LedgerEntry(*json.loads(found[0]))
+            found = self._db.execute(_SELECT_ONE, (key,)).fetchone()
+            row = None if found is None else LedgerEntry._make(_load(found[0])[key])
         return row
 
     def __getitem__(self, key: str) -> LedgerEntry:
@@ -72,9 +80,13 @@ class Rows:
         yield from self._settled.values()
         if self._db is not None:
             shadowed = self._live.keys() | self._settled.keys()
-            for key, text in self._db.execute("SELECT key, row FROM rows ORDER BY key"):
-                if key not in shadowed:
-                    yield LedgerEntry(*json.loads(text))
+            batch, rows = None, {}
+            for key, in_batch in self._db.execute("SELECT key, batch FROM keys ORDER BY batch"):
+                if key in shadowed:
+                    continue
+                if in_batch != batch:  # one batch in memory at a time
+                    batch, rows = in_batch, self._batch(in_batch)
+                yield LedgerEntry._make(rows[key])
 
     def __iter__(self) -> Iterator[str]:
         return (row.key for row in self.values())
@@ -85,7 +97,10 @@ class Rows:
             path = Path(self._folder.name) / "rows.db"
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=OFF")
-            self._db.execute("CREATE TABLE rows (key TEXT PRIMARY KEY, row TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, rows BLOB NOT NULL)")
+            self._db.execute(
+                "CREATE TABLE keys (key TEXT PRIMARY KEY, batch INTEGER NOT NULL) WITHOUT ROWID"
+            )
             self._db.execute("BEGIN")
             self._written = bytearray(_BLOOM_BITS // 8)
         bits = self._written
@@ -94,9 +109,17 @@ class Rows:
             first, second = h & _MASK, (h >> 23) & _MASK
             bits[first >> 3] |= 1 << (first & 7)
             bits[second >> 3] |= 1 << (second & 7)
-        rows = [(key, json.dumps(entry)) for key, entry in self._settled.items()]
-        self._db.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?)", rows)
+        settled = self._settled
+        # marshal: C speed, and exact for str (lone surrogates too), int and None
+        blob = marshal.dumps({key: tuple(entry) for key, entry in settled.items()})
+        batch = self._db.execute("INSERT INTO batches (rows) VALUES (?)", (blob,)).lastrowid
+        self._db.executemany(_INDEX, zip(settled, itertools.repeat(batch)))
         self._settled.clear()
+
+    def _batch(self, batch: int) -> dict[str, tuple[object, ...]]:
+        assert self._db is not None
+        found = self._db.execute("SELECT rows FROM batches WHERE id = ?", (batch,)).fetchone()
+        return _load(found[0])
 
     def _maybe_written(self, key: str) -> bool:
         h = hash(key)
@@ -112,3 +135,10 @@ class Rows:
         if self._folder is not None:
             self._folder.cleanup()
             self._folder = None
+
+
+def _load(blob: bytes) -> dict[str, tuple[object, ...]]:
+    # Our own bytes: written by this process into its private temporary folder (mode 0700),
+    # read back by it alone, during the run.
+    rows: dict[str, tuple[object, ...]] = marshal.loads(blob)  # noqa: S302
+    return rows
