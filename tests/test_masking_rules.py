@@ -296,6 +296,17 @@ def test_fingerprints_keep_the_values_durable_ledgers_hold() -> None:
     assert plan(_invitation()).fingerprint == "4c26-d8e321b3fd5b"
     by_id = _invitation(patient_id="156", nhs_number=None, dob=None, from_date="2026-01-05")
     assert plan(by_id).fingerprint == "f94d-395a667b3e57"
+    assert plan(_invitation(recipient_contact_detail=None)).fingerprint == "4c26-0eb60f0d1bbb"
+
+
+def test_a_str_subclass_key_has_the_same_200_character_bound() -> None:
+    class Cell(str):  # what a CSV or ORM layer may hand over
+        pass
+
+    assert plan(_invitation(key=Cell("k" * MAX_KEY_LENGTH))).key == "k" * MAX_KEY_LENGTH
+    with pytest.raises(ValidationError) as caught:
+        plan(_invitation(key=Cell("k" * (MAX_KEY_LENGTH + 1))))
+    assert caught.value.field == "key"
 
 
 @pytest.mark.parametrize(

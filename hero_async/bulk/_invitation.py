@@ -115,9 +115,10 @@ def plan(invitation: Invitation) -> Plan:
         inv.message_template,
     )  # fmt: skip
     try:
-        link, kind, template, no_contact, hashed = _what(*what)
+        validated = _what(*what)
     except TypeError:  # an unhashable value (a list...): validated uncached, which names it
-        link, kind, template, no_contact, hashed = _what.__wrapped__(*what)
+        validated = _validated_what(*what)
+    link, kind, template, no_contact, hashed = validated
     # Who + what, hashed, to catch a key reused for a different invitation. The "who" part
     # keeps only 16 bits: enough to tell two patients apart, far too few to find one back
     # from (about 15,000 NHS numbers share each value).
@@ -134,20 +135,7 @@ def plan(invitation: Invitation) -> Plan:
     return Plan(key, group, patient_id, pds, dict(link), kind, template, contact, print_)
 
 
-def _cached(function: Any) -> Any:
-    """A job's rows mostly share their practice group, link fields and template: validate
-    (and hash) each distinct set once. ``typed``: 1, 1.0 and True are different inputs, as
-    are a str and a str subclass; only valid inputs are kept (a raise is not cached)."""
-    return functools.lru_cache(maxsize=256, typed=True)(function)
-
-
-@_cached
-def _group(value: object) -> str:
-    return v.practice_group_id(value)
-
-
-@_cached
-def _what(
+def _validated_what(
     appointment_type_id: Any,
     location_id: Any,
     practitioner_id: Any,
@@ -178,3 +166,10 @@ def _what(
     no_contact = hashed.copy()
     no_contact.update(b"None)")
     return link, kind, template, no_contact.hexdigest()[:12], hashed
+
+
+# A job's rows mostly share their practice group, link fields and template: each distinct
+# set is validated (and hashed) once. ``typed``: 1, 1.0 and True are different inputs, as are
+# a str and a str subclass; only valid inputs are kept (a raise is not cached).
+_group = functools.lru_cache(maxsize=256, typed=True)(v.practice_group_id)
+_what = functools.lru_cache(maxsize=256, typed=True)(_validated_what)
