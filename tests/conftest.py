@@ -25,6 +25,7 @@ import pytest
 from aioresponses import aioresponses
 
 from hero_async import HeroClient
+from hero_async.bulk import _invitation
 
 API = "https://api.test"
 API_KEY = "test-key-SECRET"
@@ -124,6 +125,15 @@ class FakeHero:
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
         return len(self.sent(method, path))
+
+
+@pytest.fixture(autouse=True)
+def fresh_plan_cache() -> None:
+    """plan() validates each distinct set of link fields once per process; every test starts
+    with none validated, so each one runs the validators it relies on (mutation testing
+    attributes a function to the tests that ran it)."""
+    _invitation._group.cache_clear()
+    _invitation._what.cache_clear()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """BulkReport: every invitation key with its final state, kept off the heap.
 
-A million-row job must not hold a million results in memory, so results are appended as JSON
-lines to a spooled temporary file (in memory while small, on disk past a few MB) and only the
+A million-row job must not hold a million results in memory, so results are appended (a JSON
+array of up to 64 rows per line, encoded in one call) to a spooled temporary file (in memory while small, on disk past a few MB) and only the
 counts live on the heap. Like the ledger, the report holds Hero ids and error text only — no
 NHS numbers, contact details or message bodies.
 """
@@ -61,26 +61,26 @@ class BulkReport:
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - see close()
             max_size=_SPOOL_IN_MEMORY_BYTES, mode="w+b"
         )
-        self._batch: list[bytes] = []  # rows not yet in the spool (at most _BATCH_ROWS)
+        self._batch: list[tuple[object, ...]] = []  # rows not yet in the spool
 
     def add(self, result: InvitationResult) -> None:
         self.counts[result.state] += 1
-        row = _row(result)  # far cheaper than attrs.astuple
-        try:
-            line = _json.dumps(row)
-        except (TypeError, ValueError):  # e.g. a lone surrogate in a rejected row's key
-            line = _json.dumps([_printable(value) for value in row])
         batch = self._batch
-        batch.append(line)
+        batch.append(_row(result))  # far cheaper than attrs.astuple
         if len(batch) >= _BATCH_ROWS:
             self._write_batch()
 
     def _write_batch(self) -> None:
         """Rows go to the spool in batches: one seek and one write per ``_BATCH_ROWS``."""
-        if self._batch:
+        batch = self._batch
+        if batch:
+            try:
+                line = _json.dumps(batch)
+            except (TypeError, ValueError):  # e.g. a lone surrogate in a rejected row's key
+                line = _json.dumps([[_printable(value) for value in row] for row in batch])
             self._spool.seek(0, 2)  # a half-read results() iterator may have moved it
-            self._spool.write(b"\n".join(self._batch) + b"\n")
-            self._batch.clear()
+            self._spool.write(line + b"\n")
+            batch.clear()
 
     @property
     def total(self) -> int:
@@ -98,7 +98,8 @@ class BulkReport:
         self._spool.flush()
         self._spool.seek(0)
         for line in self._spool:
-            yield InvitationResult(*_json.loads(line))
+            for row in _json.loads(line):
+                yield InvitationResult(*row)
         self._spool.seek(0, 2)  # back to the end for further writes
 
     def write_json(self, path: str | Path) -> None:
