@@ -92,16 +92,11 @@ def noted(result: InvitationResult, error_type: str, error: str) -> InvitationRe
 
 
 def result_of(entry: LedgerEntry, state: str, *, retryable: bool = False) -> InvitationResult:
+    key, group, _, patient_id, link_id, short_link, message_id, step, error_type, error = entry[:10]
+    if state in (SENT, SKIPPED):  # what went wrong before does not belong to these
+        step = error_type = error = None
+    # Positional, in field order: one of these per invitation, and keywords cost a third more.
     return InvitationResult(
-        entry.key,
-        entry.practice_group_id,
-        state,
-        step=None if state in (SENT, SKIPPED) else entry.step,
-        patient_id=entry.patient_id,
-        link_id=entry.link_id,
-        short_link=entry.short_link,
-        message_id=entry.message_id,
-        error_type=None if state in (SENT, SKIPPED) else entry.error_type,
-        error=None if state in (SENT, SKIPPED) else entry.error,
-        retryable=retryable,
-    )
+        key, group, state, step, patient_id, link_id, short_link, message_id, error_type, error,
+        retryable,
+    )  # fmt: skip

@@ -1,9 +1,10 @@
 """BulkReport: every invitation key with its final state, kept off the heap.
 
-A million-row job must not hold a million results in memory, so results are appended (a JSON
-array of up to 64 rows per line, encoded in one call) to a spooled temporary file (in memory while small, on disk past a few MB) and only the
-counts live on the heap. Like the ledger, the report holds Hero ids and error text only — no
-NHS numbers, contact details or message bodies.
+A million-row job must not hold a million results in memory, so results are appended to a
+spooled temporary file (in memory while small, on disk past a few MB), 64 rows at a time as
+one JSON array per line, encoded in one call; only the counts live on the heap. Like the
+ledger, the report holds Hero ids and error text only — no NHS numbers, contact details or
+message bodies.
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 A job with ``ledger=None`` must still refuse a key repeated anywhere in its input, so its
 store remembers every key it saw; kept in a dict that costs about half a kilobyte a key
 (50 MB for 100,000 invitations). Rows still in play (claims, a made link, an unknown outcome)
-stay in memory; settled rows (sent, failed) go, a few hundred at a time, to a SQLite file in
-a temporary folder inside one never-committed transaction (no fsync, SQLite's page cache
-spills to disk), so memory stays flat however many keys pass through.
+stay in memory; settled rows (sent, failed) go, a few hundred at a time, to SQLite's private
+temporary database inside one never-committed transaction (no fsync; past its 2 MB page cache
+it spills to a file that SQLite unlinks as soon as it makes it, so not even a kill -9 leaves
+it behind), and memory stays flat however many keys pass through.
 
 A batch is written as one ``marshal``-ed blob (a dict of key -> row) plus one small index row
 per key (key -> batch): a settled row costs one index insert, not a row of its own. Reading
@@ -18,9 +19,7 @@ from __future__ import annotations
 import itertools
 import marshal
 import sqlite3
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 from ._claims import LedgerEntry, State
 
@@ -45,7 +44,6 @@ class Rows:
         self._live: dict[str, LedgerEntry] = {}
         self._settled: dict[str, LedgerEntry] = {}  # not yet written
         self._db: sqlite3.Connection | None = None
-        self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._written = bytearray()  # the Bloom filter, sized when the file is made
 
     def get(self, key: str) -> LedgerEntry | None:
@@ -93,9 +91,9 @@ class Rows:
 
     def _write(self) -> None:
         if self._db is None:
-            self._folder = tempfile.TemporaryDirectory(prefix="hero-run-ledger-")
-            path = Path(self._folder.name) / "rows.db"
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # "": SQLite's private temporary database, on disk past its page cache, deleted
+            # by SQLite when the connection closes (or the process dies): no path to manage.
+            self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=OFF")
             self._db.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, rows BLOB NOT NULL)")
             self._db.execute(
@@ -132,13 +130,10 @@ class Rows:
             self._db.close()
             self._db = None
             self._written = bytearray()
-        if self._folder is not None:
-            self._folder.cleanup()
-            self._folder = None
 
 
 def _load(blob: bytes) -> dict[str, tuple[object, ...]]:
-    # Our own bytes: written by this process into its private temporary folder (mode 0700),
-    # read back by it alone, during the run.
+    # Our own bytes: written by this process into its private, already unlinked temporary
+    # database, read back by it alone, during the run.
     rows: dict[str, tuple[object, ...]] = marshal.loads(blob)  # noqa: S302
     return rows

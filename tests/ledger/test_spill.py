@@ -3,10 +3,16 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
-from hero_async.bulk import LedgerEntry, RunInfo, RunLedger, State
+import pytest
+
+from hero_async.bulk import LedgerEntry, State
 from hero_async.bulk._spill import Rows
 
 
@@ -45,16 +51,42 @@ def test_a_row_back_in_play_shadows_its_written_copy() -> None:
         rows.close()
 
 
-async def test_the_store_removes_its_file_when_closed(tmp_path: Path) -> None:
-    store = RunLedger()
-    await store.begin(RunInfo.here(), None)
-    for i in range(600):
-        claim = _row(i, State.LINK_CLAIMED, epoch=0, step="link")
-        assert await store.claim(claim, expect_epoch=0) == 1
-        await store.settle(_row(i, State.SENT), epoch=1)
-    assert (await store.counts())[State.SENT] == 600
-    folder = store._world.rows._folder
-    assert folder is not None
-    assert os.path.isdir(folder.name)  # noqa: ASYNC240 - a test's one look at a folder
-    await store.close()
-    assert not os.path.isdir(folder.name)  # noqa: ASYNC240
+_CHILD = """
+import os, signal, sys
+from hero_async.bulk import LedgerEntry, State
+from hero_async.bulk._spill import Rows
+rows = Rows()
+for i in range(30000):  # ~6 MB of rows: past SQLite's 2 MB page cache, so a file is used
+    rows[f"k{i:06d}"] = LedgerEntry(f"k{i:06d}", "1002", State.SENT, "7", "9" * 12, "x" * 40, "m")
+assert rows.get("k000007").message_id == "m"
+held = []
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        held.append(os.readlink(f"/proc/self/fd/{fd}"))
+    except FileNotFoundError:  # the listing's own descriptor, closed already
+        pass
+print([path for path in held if path.startswith(sys.argv[1])], flush=True)
+if sys.argv[2] == "kill":
+    os.kill(os.getpid(), signal.SIGKILL)
+rows.close()
+"""
+
+
+@pytest.mark.parametrize("end", ["close", "kill"])
+def test_the_spill_file_is_never_left_behind(tmp_path: Path, end: str) -> None:
+    """SQLite's private temporary database: its file is unlinked as soon as it is made, so
+    neither close() nor a kill -9 mid-run leaves rows (keys, Hero ids) on disk."""
+    env = {**os.environ, "SQLITE_TMPDIR": str(tmp_path), "TMPDIR": str(tmp_path)}
+    child = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", _CHILD, str(tmp_path), end],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == (-signal.SIGKILL if end == "kill" else 0), child.stderr
+    held = ast.literal_eval(child.stdout.strip())
+    assert held, "the rows never reached a file: raise the row count"
+    assert all(path.endswith(" (deleted)") for path in held)  # open, but already unlinked
+    assert list(tmp_path.iterdir()) == []
