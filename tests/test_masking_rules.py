@@ -355,3 +355,9 @@ def test_planning_keeps_no_recipient_after_the_plan_is_gone() -> None:
         if isinstance(held, tuple | list) and any(item == contact for item in held)
     ]
     assert holders == []
+
+
+def test_an_unhashable_practice_group_is_a_validation_error_naming_it() -> None:
+    with pytest.raises(ValidationError) as caught:
+        plan(_invitation(practice_group_id=["1002"]))
+    assert caught.value.field == "practice_group_id"
