@@ -102,7 +102,10 @@ def plan(invitation: Invitation) -> Plan:
     """Validate every field; raises ValidationError naming the first bad one."""
     inv = invitation
     key = _key(inv.key)
-    group = _validated(_group, inv.practice_group_id)
+    try:
+        group = _group(inv.practice_group_id)
+    except TypeError:  # an unhashable value (a list...): validated uncached, which names it
+        group = v.practice_group_id(inv.practice_group_id)
     patient_id = None if inv.patient_id is None else v.hero_id(inv.patient_id, "patient_id")
     pds = None
     if patient_id is None:
@@ -114,7 +117,11 @@ def plan(invitation: Invitation) -> Plan:
         inv.to_date, inv.expiry_date, inv.maximum_use_count, inv.message_type,
         inv.message_template,
     )  # fmt: skip
-    link, kind, template, no_contact, hashed = _validated(_what, *what)
+    try:
+        validated = _what(*what)
+    except TypeError:  # the same
+        validated = _validated_what(*what)
+    link, kind, template, no_contact, hashed = validated
     # Who + what, hashed, to catch a key reused for a different invitation. The "who" part
     # keeps only 16 bits: enough to tell two patients apart, far too few to find one back
     # from (about 15,000 NHS numbers share each value).
@@ -129,13 +136,6 @@ def plan(invitation: Invitation) -> Plan:
     who = hashlib.sha256(repr((patient_id, pds)).encode()).hexdigest()[:4]
     print_ = f"{who}-{what_print}"
     return Plan(key, group, patient_id, pds, dict(link), kind, template, contact, print_)
-
-
-def _validated(cached: Any, *values: object) -> Any:
-    try:
-        return cached(*values)
-    except TypeError:  # an unhashable value (a list...): validated uncached, which names it
-        return cached.__wrapped__(*values)
 
 
 def _validated_what(
