@@ -330,7 +330,10 @@ def test_a_valid_value_does_not_vouch_for_an_equal_one_of_another_type(
 def test_an_unhashable_value_is_a_validation_error_naming_its_field() -> None:
     with pytest.raises(ValidationError) as caught:
         plan(_invitation(appointment_type_id=["10"]))
-    assert caught.value.field == "appointment_type_id"
+    assert (caught.value.field, caught.value.problem) == (
+        "appointment_type_id",
+        "expected a string, got list",
+    )
     with pytest.raises(ValidationError) as caught:
         plan(_invitation(recipient_contact_detail={"phone": "07700900461"}))
     assert caught.value.field == "recipient_contact_detail"
@@ -360,4 +363,7 @@ def test_planning_keeps_no_recipient_after_the_plan_is_gone() -> None:
 def test_an_unhashable_practice_group_is_a_validation_error_naming_it() -> None:
     with pytest.raises(ValidationError) as caught:
         plan(_invitation(practice_group_id=["1002"]))
-    assert caught.value.field == "practice_group_id"
+    assert (caught.value.field, caught.value.problem) == (
+        "practice_group_id",
+        "expected a string, got list",
+    )
