@@ -1,10 +1,11 @@
 """The I/O seam: a Transport sends one HTTP request and reads one answer.
 
 Everything above this module is pure decision-making; everything aiohttp-specific, including
-which aiohttp exceptions mean "Hero never saw it", lives here. This is the only module that
-imports aiohttp's client. Tests (and unusual deployments) pass their own ``Transport`` to
-``HeroClient(transport=...)``: it must raise ``TransportError(reached_server=...)`` when no
-usable answer came, and return a ``RawResponse`` otherwise, whatever its status.
+which aiohttp exceptions mean "Hero never saw it", lives here (and in ``_aiobody``, the request
+bodies handed to aiohttp). This is the only module that imports aiohttp's client. Tests (and
+unusual deployments) pass their own ``Transport`` to ``HeroClient(transport=...)``: it must
+raise ``TransportError(reached_server=...)`` when no usable answer came, and return a
+``RawResponse`` otherwise, whatever its status.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import attrs
 
 from . import _constants as C
 from . import _json
+from ._aiobody import body_maker
 from ._errors import MalformedResponseError, TimeoutError, TransportError, ValidationError
 
 __all__ = [
@@ -90,6 +92,7 @@ class AiohttpTransport:
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
         self._last_key: Timeouts | None = None  # the Timeouts of the last request, and its
         self._last_timeout = aiohttp.ClientTimeout()  # aiohttp value
+        self._body = body_maker()  # every body is JSON (Core sets the content-type header)
 
     async def send(
         self,
@@ -116,7 +119,7 @@ class AiohttpTransport:
                 method,
                 url,
                 headers=headers,
-                data=data,
+                data=None if data is None else self._body(data),
                 params=params,
                 timeout=timeout,
                 allow_redirects=False,

@@ -88,6 +88,11 @@ class Sent:
         return None if self.data is None else json.loads(self.data)
 
 
+def _body(data: Any) -> bytes | None:
+    """The bytes of a request body: the transport hands aiohttp a ready BytesPayload."""
+    return data if data is None or isinstance(data, bytes) else data.decode().encode()
+
+
 def route(path: str, base: str = API) -> re.Pattern[str]:
     """Match ``base + path`` with or without a query string."""
     return re.compile(re.escape(base + path) + r"(\?.*)?$")
@@ -118,7 +123,7 @@ class FakeHero:
                         url=str(url),
                         headers=dict(kwargs.get("headers") or {}),
                         params=kwargs.get("params"),
-                        data=kwargs.get("data"),
+                        data=_body(kwargs.get("data")),
                     )
                 )
         return out

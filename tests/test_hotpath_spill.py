@@ -4,8 +4,14 @@ row spilled is still refused a second send."""
 
 from __future__ import annotations
 
-from hero_async.bulk import LedgerEntry, RunInfo, RunLedger, State
+import pytest
+
+from hero_async.bulk import LedgerEntry, RunInfo, RunLedger, State, _spill
 from hero_async.bulk._spill import Rows
+
+# Printable keys (what plan() lets through) that JSON escapes or that look like JSON: each
+# batch's keys reach the index as one JSON array.
+_ODD_KEYS = ['q"uote', "back\\slash", "ünï/é", "emoji-\U0001f600", "null", "[1, 2]", "x" * 200]
 
 
 def _sent(key: str) -> LedgerEntry:
@@ -21,6 +27,26 @@ def test_every_spilled_key_is_found_and_no_other() -> None:
         assert rows._db is not None  # most of them are on disk by now
         assert [rows.get(key) for key in keys] == [_sent(key) for key in keys]
         assert [rows.get(f"flu-2027/{i}") for i in range(5000)] == [None] * 5000
+    finally:
+        rows.close()
+
+
+@pytest.mark.parametrize("index", ["json", "row by row"])
+def test_keys_written_to_disk_are_found_exactly(
+    monkeypatch: pytest.MonkeyPatch, index: str
+) -> None:
+    if index == "row by row":  # an SQLite built without json_each
+        monkeypatch.setattr(
+            _spill, "_INDEX_ALL", "INSERT INTO keys SELECT * FROM no_json_each(?, ?)"
+        )
+    keys = _ODD_KEYS + [f"k{i}" for i in range(1100)]
+    rows = Rows()
+    try:
+        for key in keys:
+            rows[key] = _sent(key)
+        assert not rows._settled.keys() & set(_ODD_KEYS)  # all of them on disk
+        assert [rows.get(key) for key in keys] == [_sent(key) for key in keys]
+        assert [rows.get(key.upper() + "?") for key in _ODD_KEYS] == [None] * len(_ODD_KEYS)
     finally:
         rows.close()
 
