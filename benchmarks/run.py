@@ -48,7 +48,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--token-calls", type=int, default=10_000)
     p.add_argument("--groups", type=int, default=50, help="practice groups for the token cache")
     p.add_argument("--latency-ms", type=float, default=50.0)
-    p.add_argument("--icount-n", type=int, default=400, help="instructions: n and 2n invitations")
+    p.add_argument(
+        "--icount-n", type=int, default=_instructions.DEFAULT_N, help="instructions: n and 2n"
+    )
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="any of " + ",".join(SCENARIOS))
     p.add_argument("--quick", action="store_true", help="tiny sizes; leaves the README alone")
     p.add_argument("--out", type=Path, default=HERE / "results")

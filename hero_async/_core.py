@@ -32,7 +32,15 @@ from ._errors import (
 from ._ratelimit import RateLimiter
 from ._retry import IDEMPOTENT_METHODS, Decision, RetryPolicy, decide, parse_retry_after
 from ._slots import Slots
-from ._transport import RawResponse, Timeouts, Transport, decode_json, error_body, request_id
+from ._transport import (
+    RawResponse,
+    Timeouts,
+    Transport,
+    decode_json,
+    error_body,
+    frozen_headers,
+    request_id,
+)
 
 __all__ = ["CallOptions", "Core"]
 
@@ -233,13 +241,15 @@ class Core:
     def _headers_for(self, practice_group_id: str) -> Mapping[str, str]:
         headers = self._headers.get(practice_group_id)
         if headers is None:
-            headers = {
-                "x-api-key": self._api_key,
-                "x-practice-group-id": practice_group_id,
-                "content-type": "application/json",
-                "accept": "application/json",
-                "user-agent": C.USER_AGENT,
-            }
+            headers = frozen_headers(
+                {
+                    "x-api-key": self._api_key,
+                    "x-practice-group-id": practice_group_id,
+                    "content-type": "application/json",
+                    "accept": "application/json",
+                    "user-agent": C.USER_AGENT,
+                }
+            )
             if len(self._headers) < C.TOKEN_CACHE_PRUNE_AT:
                 self._headers[practice_group_id] = headers
         return headers

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _constants as C
 from . import _json
@@ -30,6 +31,7 @@ __all__ = [
     "Transport",
     "decode_json",
     "error_body",
+    "frozen_headers",
     "request_id",
 ]
 
@@ -210,6 +212,12 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def frozen_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """A practice group's request headers, made once, as aiohttp keeps them (read-only): given
+    a dict, aiohttp copies it into a multidict on every request."""
+    return CIMultiDictProxy(CIMultiDict(headers))
 
 
 def decode_json(raw: RawResponse) -> Any:

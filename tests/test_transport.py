@@ -46,6 +46,27 @@ async def test_requests_go_through_the_injected_transport_with_headers_and_timeo
     assert transport.closed is False  # the caller owns a transport it passed in
 
 
+async def test_a_transport_cannot_change_the_headers_of_later_requests() -> None:
+    """A practice group's headers are made once and shared by its requests: read-only, so a
+    transport that edits them cannot send a later request to another group or with another
+    key."""
+    answer = b'{"message_id": "m-1"}'
+    transport = ScriptedTransport(_ok(answer), _ok(answer))
+    async with HeroClient("k-1", "1001", base_url=API, transport=transport) as hero:
+        for _ in range(2):
+            await hero.messages.send(patient_id="7", message_type="sms", message_string="Hi")
+            headers: Any = transport.sent[-1][2]
+            with pytest.raises(TypeError):
+                headers["x-practice-group-id"] = "1002"
+            assert dict(headers) == {
+                "x-api-key": "k-1",
+                "x-practice-group-id": "1001",
+                "content-type": "application/json",
+                "accept": "application/json",
+                "user-agent": headers["user-agent"],
+            }
+
+
 async def test_a_get_is_retried_on_503_through_the_transport() -> None:
     transport = ScriptedTransport(RawResponse(503, {}, b""), _ok(b'{"id": "1001"}'))
     async with HeroClient("k", "1001", base_url=API, transport=transport, sleep=_no_sleep) as hero:

@@ -54,9 +54,14 @@ class Rows:
 
     def get(self, key: str) -> LedgerEntry | None:
         row = self._live.get(key) or self._settled.get(key)
-        if row is None and self._db is not None and self._maybe_written(key):
-            found = self._db.execute(_SELECT_ONE, (key,)).fetchone()
-            row = None if found is None else LedgerEntry._make(_load(found[0])[key])
+        if row is None and self._db is not None:
+            # The Bloom filter, inline: a new key (nearly every read) asks it twice per
+            # invitation, and a method call would cost more than the check.
+            h, bits = hash(key), self._written
+            first, second = h & _MASK, (h >> 23) & _MASK
+            if bits[first >> 3] >> (first & 7) & bits[second >> 3] >> (second & 7) & 1:
+                found = self._db.execute(_SELECT_ONE, (key,)).fetchone()
+                row = None if found is None else LedgerEntry._make(_load(found[0])[key])
         return row
 
     def __getitem__(self, key: str) -> LedgerEntry:
@@ -127,12 +132,6 @@ class Rows:
         assert self._db is not None
         found = self._db.execute("SELECT rows FROM batches WHERE id = ?", (batch,)).fetchone()
         return _load(found[0])
-
-    def _maybe_written(self, key: str) -> bool:
-        h = hash(key)
-        first, second = h & _MASK, (h >> 23) & _MASK
-        bits = self._written
-        return bool(bits[first >> 3] >> (first & 7) & bits[second >> 3] >> (second & 7) & 1)
 
     def close(self) -> None:
         if self._db is not None:
