@@ -9,7 +9,7 @@ requests it adds, is the per-request figure with start-up, imports and the token
 excluded. Callgrind counts user-space instructions of all threads (the SQLite ledger's writer
 thread included); time spent in the kernel (socket calls, fsync) is not in it.
 
-    python benchmarks/run.py --scenarios instructions [--icount-n 512]
+    python benchmarks/run.py --scenarios instructions [--icount-n 400]
     python benchmarks/_instructions.py [n] [raw,sdk,...] [parallel runs]  # printed only
 """
 
@@ -42,11 +42,10 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     "sdk+null": ("asyncio", "std", "sdk_null"),  # NullLedger: what the in-run ledger costs
 }
 DEFAULT = ("raw", "sdk", "sdk+speedups", "raw+speedups", "sdk+ledger")
-# The in-run ledger spills settled rows 512 at a time (``_BATCH`` in hero_async/bulk/_spill.py).
-# At n = 512 the runs write one and two whole batches: the difference holds one row written
-# per two requests, as a long job does, and the spill's once-per-job set-up cancels out. (At
-# n = 400 only the larger run spilled, one batch and its set-up over 800 requests.)
-DEFAULT_N = 512
+# Jobs of n and 2n invitations. Up to 8,192 keys the in-run ledger keeps every row in memory
+# (``_KEEP`` in hero_async/bulk/_spill.py); what its spill costs a larger job per request is
+# measured with ``_overhead.py 8192`` (benchmarks/README.md, round 3).
+DEFAULT_N = 400
 Progress = Callable[[str], None]
 
 

@@ -3,10 +3,11 @@
 A job with ``ledger=None`` must still refuse a key repeated anywhere in its input, so its
 store remembers every key it saw; kept in a dict that costs about half a kilobyte a key
 (50 MB for 100,000 invitations). Rows still in play (claims, a made link, an unknown outcome)
-stay in memory; settled rows (sent, failed) go, a few hundred at a time, to SQLite's private
-temporary database inside one never-committed transaction (no fsync; past its 2 MB page cache
-it spills to a file that SQLite unlinks as soon as it makes it, so not even a kill -9 leaves
-it behind), and memory stays flat however many keys pass through.
+stay in memory, and so do the newest 8,192 settled rows (about 4 MB: a job of that many keys
+never starts a database); older settled rows (sent, failed) go, a few hundred at a time, to
+SQLite's private temporary database inside one never-committed transaction (no fsync; past
+its 2 MB page cache it spills to a file that SQLite unlinks as soon as it makes it, so not
+even a kill -9 leaves it behind), and memory stays flat however many keys pass through.
 
 A batch is written as one ``marshal``-ed blob (a dict of key -> row) plus one small index row
 per key (key -> batch), all of a batch's index rows in one statement over a JSON array of its
@@ -30,6 +31,9 @@ __all__ = ["Rows"]
 
 _SETTLED = frozenset({State.SENT, State.FAILED})
 _BATCH = 512
+# Settled rows kept in memory before any is written: writing one costs about as much as the
+# rest of the SDK's work on an invitation's two requests.
+_KEEP = 8192
 # A Bloom filter of the keys written to the file (two bits per key, from ``hash(key)``):
 # most keys a job reads are new, and asking the file about each one cost a SELECT per
 # invitation. 2**23 bits is 1 MiB, whatever the job's size: about 5 % false positives at a
@@ -44,7 +48,8 @@ _SELECT_ONE = "SELECT b.rows FROM keys AS k JOIN batches AS b ON b.id = k.batch 
 
 
 class Rows:
-    """A mapping of key -> LedgerEntry: live rows in a dict, settled ones in batches on disk."""
+    """A mapping of key -> LedgerEntry: live rows in a dict, settled ones in batches on disk.
+    Keys are plan() keys: printable text (SQLite's text cannot hold a lone surrogate)."""
 
     def __init__(self) -> None:
         self._live: dict[str, LedgerEntry] = {}
@@ -74,7 +79,7 @@ class Rows:
         if entry.state in _SETTLED:
             self._live.pop(key, None)
             self._settled[key] = entry
-            if len(self._settled) >= _BATCH:
+            if len(self._settled) >= _KEEP + _BATCH:
                 self._write()
         else:  # a written copy may remain on disk: the live row shadows it
             self._settled.pop(key, None)
@@ -112,21 +117,21 @@ class Rows:
             )
             self._db.execute("BEGIN")
             self._written = bytearray(_BLOOM_BITS // 8)
+        settled = self._settled  # the oldest go: a dict keeps the order rows settled in
+        oldest = {key: settled.pop(key) for key in list(itertools.islice(settled, _BATCH))}
         bits = self._written
-        for key in self._settled:
+        for key in oldest:
             h = hash(key)
             first, second = h & _MASK, (h >> 23) & _MASK
             bits[first >> 3] |= 1 << (first & 7)
             bits[second >> 3] |= 1 << (second & 7)
-        settled = self._settled
         # marshal: C speed, and exact for str (lone surrogates too), int and None
-        blob = marshal.dumps({key: tuple(entry) for key, entry in settled.items()})
+        blob = marshal.dumps({key: tuple(entry) for key, entry in oldest.items()})
         batch = self._db.execute("INSERT INTO batches (rows) VALUES (?)", (blob,)).lastrowid
         try:
-            self._db.execute(_INDEX_ALL, (batch, _keys(list(settled))))
+            self._db.execute(_INDEX_ALL, (batch, _keys(list(oldest))))
         except sqlite3.OperationalError:  # no json_each in this SQLite: one row at a time
-            self._db.executemany(_INDEX, zip(settled, itertools.repeat(batch)))
-        self._settled.clear()
+            self._db.executemany(_INDEX, zip(oldest, itertools.repeat(batch)))
 
     def _batch(self, batch: int) -> dict[str, tuple[object, ...]]:
         assert self._db is not None

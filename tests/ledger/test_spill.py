@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hero_async.bulk import LedgerEntry, State
-from hero_async.bulk._spill import Rows
+from hero_async.bulk._spill import _BATCH, _KEEP, Rows
 
 
 def _row(i: int, state: str = State.SENT, **fields: object) -> LedgerEntry:
@@ -22,16 +22,32 @@ def _row(i: int, state: str = State.SENT, **fields: object) -> LedgerEntry:
     )
 
 
-def test_settled_rows_leave_memory_and_are_all_still_found() -> None:
+def test_a_job_of_up_to_8192_keys_never_starts_a_database() -> None:
     rows = Rows()
     try:
-        for i in range(2000):
+        for i in range(_KEEP + _BATCH - 1):
+            rows[f"k{i:05d}"] = _row(i, message_id=f"m{i}")
+        rows["live"] = _row(0, State.LINK_CLAIMED)._replace(key="live")
+        assert rows._db is None
+        rows["k99999"] = _row(99999, message_id="m")
+        assert rows._db is not None  # the oldest batch, written
+        assert len(rows._settled) == _KEEP
+        assert rows.get("k00000") == _row(0, message_id="m0")  # read back from disk
+    finally:
+        rows.close()
+
+
+def test_settled_rows_leave_memory_and_are_all_still_found() -> None:
+    total = _KEEP + 4 * _BATCH + 100
+    rows = Rows()
+    try:
+        for i in range(total):
             rows[f"k{i:05d}"] = _row(i, message_id=f"m{i}", error="ünïcode \udcff")
-        assert len(rows._live) + len(rows._settled) < 600  # bounded: the rest is on disk
+        assert len(rows._live) + len(rows._settled) < _KEEP + _BATCH  # the rest is on disk
         assert rows.get("k01234") == _row(1234, message_id="m1234", error="ünïcode \udcff")
         assert rows.get("missing") is None
-        assert sorted(rows) == [f"k{i:05d}" for i in range(2000)]
-        assert sum(1 for _ in rows.values()) == 2000
+        assert sorted(rows) == [f"k{i:05d}" for i in range(total)]
+        assert sum(1 for _ in rows.values()) == total
     finally:
         rows.close()
 
@@ -39,8 +55,9 @@ def test_settled_rows_leave_memory_and_are_all_still_found() -> None:
 def test_a_row_back_in_play_shadows_its_written_copy() -> None:
     rows = Rows()
     try:
-        for i in range(600):
+        for i in range(_KEEP + _BATCH):
             rows[f"k{i:05d}"] = _row(i, State.FAILED)
+        assert rows._db is not None  # k00001 is on disk
         rows["k00001"] = _row(1, State.LINK_CLAIMED)  # a re-run claims a failed key again
         assert rows["k00001"].state == State.LINK_CLAIMED
         assert [r.state for r in rows.values() if r.key == "k00001"] == [State.LINK_CLAIMED]
@@ -54,9 +71,9 @@ def test_a_row_back_in_play_shadows_its_written_copy() -> None:
 _CHILD = """
 import os, signal, sys
 from hero_async.bulk import LedgerEntry, State
-from hero_async.bulk._spill import Rows
+from hero_async.bulk._spill import _BATCH, _KEEP, Rows
 rows = Rows()
-for i in range(30000):  # ~6 MB of rows: past SQLite's 2 MB page cache, so a file is used
+for i in range(60000):  # past 8,192 kept, and past SQLite's 2 MB page cache: a file
     rows[f"k{i:06d}"] = LedgerEntry(f"k{i:06d}", "1002", State.SENT, "7", "9" * 12, "x" * 40, "m")
 assert rows.get("k000007").message_id == "m"
 held = []
