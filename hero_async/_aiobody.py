@@ -21,15 +21,16 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 __all__ = ["body_maker"]
 
+_JSON = "application/json"
 _PER_BODY = {"_value", "_size"}
 _SHAREABLE = (type(None), str, int, bool, bytes, CIMultiDict)
 
 
-def body_maker(content_type: str = "application/json") -> Callable[[bytes], object]:
-    """What to pass aiohttp as ``data`` for a body of bytes: a ready payload if the check
-    above holds for the installed aiohttp, else the bytes themselves."""
-    first = payload.BytesPayload(b"{}", content_type=content_type)
-    second = payload.BytesPayload(b"[0]", content_type=content_type)
+def body_maker() -> Callable[[bytes], object]:
+    """What to pass aiohttp as ``data`` for a JSON body: a ready payload if the check above
+    holds for the installed aiohttp, else the bytes themselves."""
+    first = payload.BytesPayload(b"{}", content_type=_JSON)
+    second = payload.BytesPayload(b"[0]", content_type=_JSON)
     try:
         state, other = dict(vars(first)), vars(second)
     except TypeError:  # payloads with __slots__: nothing to copy

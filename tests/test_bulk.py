@@ -36,6 +36,7 @@ from hero_async import (
     InvitationResult,
     LocalRateLimiter,
 )
+from hero_async.bulk import _spill
 from hero_async.testing import (
     SANDBOX_API_KEY,
     SANDBOX_IDENTITY_CHECK_NHS,
@@ -289,13 +290,20 @@ async def test_duplicate_key_in_one_input_is_skipped_and_sent_once() -> None:
         assert max(messages_per_patient(fake).values()) == 1
 
 
-@pytest.mark.parametrize("ledger", ["none", "sqlite"])
+@pytest.mark.parametrize("ledger", ["none", "none-on-disk", "sqlite"])
 async def test_duplicate_key_after_the_first_finished_is_not_sent_again(
-    ledger: str, tmp_path: Path
+    ledger: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A key repeated later in the input, after its first copy was already sent, is not sent
     again, with or without a ledger (README: without a ledger "duplicates are caught only
-    within one run")."""
+    within one run"); "none-on-disk": the in-run ledger has written the first copy's row to
+    its spill (as past 8,192 keys), and the repeat is refused from there."""
+    loaded: list[object] = []
+    if ledger == "none-on-disk":  # every settled row written at once, each read recorded
+        load = _spill._load
+        monkeypatch.setattr(_spill, "_KEEP", 0)
+        monkeypatch.setattr(_spill, "_BATCH", 1)
+        monkeypatch.setattr(_spill, "_load", lambda blob: loaded.append(blob) or load(blob))
     done = asyncio.Event()
 
     def progress(result: InvitationResult) -> None:
@@ -316,6 +324,7 @@ async def test_duplicate_key_after_the_first_finished_is_not_sent_again(
         assert report.total == bulk.SHARD_SIZE + 1
         assert max(messages_per_patient(fake).values()) == 1
         assert len(fake.messages) == bulk.SHARD_SIZE
+    assert len(loaded) == (ledger == "none-on-disk")  # the repeat was found on disk
 
 
 async def test_inputs_may_be_a_generator_or_an_async_iterable() -> None:

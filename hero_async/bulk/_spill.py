@@ -117,7 +117,7 @@ class Rows:
             )
             self._db.execute("BEGIN")
             self._written = bytearray(_BLOOM_BITS // 8)
-        settled = self._settled  # the oldest go: a dict keeps the order rows settled in
+        settled = self._settled  # the oldest go (a dict keeps the order keys first settled in)
         oldest = {key: settled.pop(key) for key in list(itertools.islice(settled, _BATCH))}
         bits = self._written
         for key in oldest:
