@@ -9,6 +9,7 @@ hundred instructions per request, where the end-to-end figure (``_instructions.p
 by ±3 % with the machine's load. Used to measure one hot-path change at a time.
 
     python benchmarks/_overhead.py [n] [sdk,null,ledger]   # instructions/request, printed
+    (a name ending in ``+speedups`` runs on uvloop with orjson: ``sdk+speedups``)
     python benchmarks/_overhead.py --run KIND N            # one run (what callgrind runs)
 """
 
@@ -70,7 +71,8 @@ async def _run(kind: str, n: int) -> int:
 
     transport = AnsweringTransport()
     with tempfile.TemporaryDirectory(prefix="hero-overhead-") as folder:
-        ledger: Any = {"sdk": None, "null": NullLedger(), "ledger": Path(folder) / "l.db"}[kind]
+        ledgers = {"sdk": None, "null": NullLedger(), "ledger": Path(folder) / "l.db"}
+        ledger: Any = ledgers[kind.removesuffix("+speedups")]
         async with HeroClient(
             API_KEY, GROUP, base_url="http://127.0.0.1:9", transport=transport,
             max_connections=CONCURRENCY,
@@ -103,8 +105,14 @@ def per_request(kind: str, n: int) -> float:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--run"]:
-        sys.modules["orjson"] = None  # type: ignore[assignment]  # stdlib json, as "plain"
-        asyncio.run(_run(sys.argv[2], int(sys.argv[3])))
+        run: Any = asyncio.run
+        if sys.argv[2].endswith("+speedups"):  # uvloop + orjson, as the speedups extra
+            import uvloop
+
+            run = uvloop.run
+        else:
+            sys.modules["orjson"] = None  # type: ignore[assignment]  # stdlib json, as "plain"
+        run(_run(sys.argv[2], int(sys.argv[3])))
     else:
         size = int(sys.argv[1]) if len(sys.argv) > 1 else 200
         for name in (sys.argv[2] if len(sys.argv) > 2 else "sdk,null,ledger").split(","):

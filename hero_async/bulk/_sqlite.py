@@ -122,20 +122,24 @@ class SqliteLedger:
             return None
         epoch, now = expect_epoch + 1, time.time()
         if expect_epoch == 0:
-            row = (*entry[:11], epoch, self._owner, now)
-            won = await self._write(INSERT, row)
+            sql, fields = INSERT.args(entry)
+            won = await self._write(sql, (*fields, epoch, self._owner, now))
         else:
-            args = (*entry[1:11], epoch, self._owner, now, entry.key, expect_epoch)
-            advance = entry.state == State.MESSAGE_CLAIMED
-            won = await self._write(CLAIM, (*args, self._owner, advance, from_unknown, advance))
+            sql, fields = CLAIM.args(entry)
+            args = (*fields, epoch, self._owner, now, entry.key, expect_epoch, self._owner)
+            # Flags bound as ints: sqlite3 binds a bool as slowly as a None (see Shaped).
+            advance = 1 if entry.state == State.MESSAGE_CLAIMED else 0
+            unknown = 1 if from_unknown else 0
+            won = await self._write(sql, (*args, advance, unknown, advance))
         return epoch if won else None
 
     async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
         self._raise_failure()
         self._pending[entry.key] = entry.fenced(epoch, self._owner)
-        only_link = entry.state == State.LINKED  # linked: only a link claim's answer
-        args = (*entry[1:11], time.time(), entry.key, epoch, self._owner, not only_link)
-        self._queue(SETTLE, args, None)  # durable before the next claim; not waited for
+        not_link = 0 if entry.state == State.LINKED else 1  # linked: only a link claim's answer
+        sql, fields = SETTLE.args(entry)
+        args = (*fields, time.time(), entry.key, epoch, self._owner, not_link)
+        self._queue(sql, args, None)  # durable before the next claim; not waited for
 
     async def renew(self) -> None:
         if self._owner is not None:

@@ -18,8 +18,10 @@ import contextlib
 import os
 import sqlite3
 import uuid
+from collections.abc import Callable
+from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._claims import LedgerEntry, LedgerUnavailableError
 
@@ -37,23 +39,71 @@ _ADDED = {  # columns absent in older ledgers
     "runs": {"proc": "TEXT"},  # the owner's process mark (boot id + start time), if known
 }
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM invitations"  # noqa: S608 - fixed names
-FIELDS = ", ".join(f"{name} = ?" for name in COLUMNS[1:11])
 _CLAIMS = "('link_claimed', 'message_claimed')"
-INSERT = (
-    f"INSERT INTO invitations ({', '.join(COLUMNS)}, updated_at) "  # noqa: S608
-    f"VALUES ({', '.join('?' * (len(COLUMNS) + 1))}) ON CONFLICT(key) DO NOTHING"
-)
-CLAIM = (
-    f"UPDATE invitations SET {FIELDS}, epoch = ?, owner = ?, updated_at = ? "  # noqa: S608
-    "WHERE key = ? AND epoch = ? AND state <> 'sent' "
-    f"AND (state NOT IN {_CLAIMS} OR (owner = ? AND state = 'link_claimed' AND ?)) "
-    "AND (state <> 'outcome_unknown' OR ?) AND (link_id IS NULL OR ?)"
-)
-SETTLE = (
-    f"UPDATE invitations SET {FIELDS}, updated_at = ? WHERE key = ? AND epoch = ? "  # noqa: S608
-    f"AND ((state IN {_CLAIMS} AND owner = ?) OR state = 'outcome_unknown') "
-    "AND (step = 'link' OR ?)"
-)
+
+
+def _set(nulls: tuple[str, ...]) -> str:
+    return ", ".join(f"{name} = {'NULL' if name in nulls else '?'}" for name in COLUMNS[1:11])
+
+
+def _insert(nulls: tuple[str, ...]) -> str:
+    names = [name for name in (*COLUMNS, "updated_at") if name not in nulls]
+    return (
+        f"INSERT INTO invitations ({', '.join(names)}) "  # noqa: S608 - fixed names
+        f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT(key) DO NOTHING"
+    )
+
+
+def _claim(nulls: tuple[str, ...]) -> str:
+    return (
+        f"UPDATE invitations SET {_set(nulls)}, epoch = ?, owner = ?, updated_at = ? "  # noqa: S608
+        "WHERE key = ? AND epoch = ? AND state <> 'sent' "
+        f"AND (state NOT IN {_CLAIMS} OR (owner = ? AND state = 'link_claimed' AND ?)) "
+        "AND (state <> 'outcome_unknown' OR ?) AND (link_id IS NULL OR ?)"
+    )
+
+
+def _settle(nulls: tuple[str, ...]) -> str:
+    return (
+        f"UPDATE invitations SET {_set(nulls)}, updated_at = ? WHERE key = ? AND epoch = ? "  # noqa: S608
+        f"AND ((state IN {_CLAIMS} AND owner = ?) OR state = 'outcome_unknown') "
+        "AND (step = 'link' OR ?)"
+    )
+
+
+class Shaped(NamedTuple):
+    """A per-invitation statement in two shapes. ``quiet`` writes the columns that are NULL
+    in the usual row as NULL instead of binding them: sqlite3 binds a None several times
+    slower than a string (it looks for an adapter, and builds and drops an AttributeError),
+    and these run two or three times per invitation. ``full`` binds every column."""
+
+    quiet: str
+    full: str
+    nulls: Callable[[LedgerEntry], Any]  # the quiet shape's NULL columns of a row
+    none: tuple[None, ...]
+    bound: Callable[[LedgerEntry], Any]  # the quiet shape's bound columns of a row
+    first: int  # the first column the statement binds (0: the key, for an insert)
+
+    def args(self, entry: LedgerEntry) -> tuple[str, tuple[Any, ...]]:
+        """The statement for ``entry`` and the row's columns it binds, in order."""
+        if self.nulls(entry) == self.none:
+            return self.quiet, self.bound(entry)
+        return self.full, entry[self.first : 11]
+
+
+def _shaped(make: Callable[[tuple[str, ...]], str], first: int, *nulls: str) -> Shaped:
+    at = [COLUMNS.index(name) for name in nulls]
+    kept = [i for i in range(first, 11) if i not in at]
+    none = (None,) * len(at)
+    return Shaped(make(nulls), make(()), itemgetter(*at), none, itemgetter(*kept), first)
+
+
+FIELDS = _set(())
+# A new key's link claim: no link, message or error yet. Any claim: no message yet, and
+# the errors of an earlier attempt cleared. A sent row: no error.
+INSERT = _shaped(_insert, 0, "link_id", "short_link", "message_id", "error_type", "error")
+CLAIM = _shaped(_claim, 1, "message_id", "error_type", "error")
+SETTLE = _shaped(_settle, 1, "error_type", "error")
 INTERRUPT = (
     "UPDATE invitations SET state = 'outcome_unknown', error_type = 'Interrupted', "  # noqa: S608
     "error = 'run stopped after the request may have been sent', step = coalesce(step, "
