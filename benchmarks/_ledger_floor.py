@@ -179,6 +179,7 @@ if __name__ == "__main__":
     if "--observe" in args:
         args.remove("--observe")
         observe()
+    per_request("memory", 10)  # warm-up: imports, the statement cache
     print("invitations per commit | memory | file, sync OFF | file, sync FULL  (CPU µs/request)")
     for b in [int(a) for a in args] or [5, 10, 25]:
         cells = [

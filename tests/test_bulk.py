@@ -362,6 +362,16 @@ async def test_concurrency_below_one_is_refused() -> None:
         assert fake.count() == 0
 
 
+@pytest.mark.parametrize("value", ["false", 0, None])
+async def test_retry_unknown_must_be_a_bool(value: object) -> None:
+    """retry_unknown="false" is truthy: it would re-send keys whose outcome is unknown. Only
+    True or False is taken, before any request and before the ledger is opened."""
+    async with sandbox() as (fake, hero):
+        with pytest.raises(TypeError, match="retry_unknown must be True or False"):
+            await hero.send_invitations([invitation(0)], retry_unknown=value)  # type: ignore[arg-type]
+        assert fake.count() == 0
+
+
 # --- pre-flight: groups outside the network -----------------------------------------------
 
 

@@ -90,6 +90,8 @@ async def send_invitations(
         raise ValueError("concurrency must be at least 1")
     if max_outage < 0:
         raise ValueError("max_outage must not be negative")
+    if type(retry_unknown) is not bool:  # "false" is truthy: it would re-send unknown keys
+        raise TypeError(f"retry_unknown must be True or False, not {type(retry_unknown).__name__}")
     async with contextlib.AsyncExitStack() as stack:
         store = _open_ledger(ledger, stack)
         await store.begin(RunInfo.here(), campaign)

@@ -98,12 +98,19 @@ def _shaped(make: Callable[[tuple[str, ...]], str], first: int, *nulls: str) -> 
     return Shaped(make(nulls), make(()), itemgetter(*at), none, itemgetter(*kept), first)
 
 
+def shapes() -> tuple[Shaped, Shaped, Shaped]:
+    """The insert, claim and settle statements. Quiet rows: a new key's link claim (no link,
+    message or error yet); any claim (no message yet, an earlier attempt's error cleared);
+    a sent row (no error)."""
+    return (
+        _shaped(_insert, 0, "link_id", "short_link", "message_id", "error_type", "error"),
+        _shaped(_claim, 1, "message_id", "error_type", "error"),
+        _shaped(_settle, 1, "error_type", "error"),
+    )
+
+
 FIELDS = _set(())
-# A new key's link claim: no link, message or error yet. Any claim: no message yet, and
-# the errors of an earlier attempt cleared. A sent row: no error.
-INSERT = _shaped(_insert, 0, "link_id", "short_link", "message_id", "error_type", "error")
-CLAIM = _shaped(_claim, 1, "message_id", "error_type", "error")
-SETTLE = _shaped(_settle, 1, "error_type", "error")
+INSERT, CLAIM, SETTLE = shapes()
 INTERRUPT = (
     "UPDATE invitations SET state = 'outcome_unknown', error_type = 'Interrupted', "  # noqa: S608
     "error = 'run stopped after the request may have been sent', step = coalesce(step, "

@@ -38,6 +38,7 @@ __all__ = [
     "OpenStore",
     "test_a_claimed_row_is_never_claimed_by_another_run",
     "test_a_late_answer_upgrades_its_own_swept_claim_but_cannot_advance_it",
+    "test_a_link_is_claimed_only_while_the_row_has_none",
     "test_a_stale_read_cannot_claim",
     "test_campaign_adopted_then_a_different_one_refused",
     "test_claim_then_settle_is_durable_for_another_store",
@@ -158,6 +159,25 @@ async def test_a_stale_read_cannot_claim(open_store: OpenStore) -> None:
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_link_is_claimed_only_while_the_row_has_none(open_store: OpenStore) -> None:
+    """A link claim at the row's own epoch still loses while the run holds the link claim, or
+    once the row has a link: either would POST a second booking link for the patient."""
+    clock = Clock()
+    a = await _begun(open_store, clock, 0)
+    try:
+        assert await a.claim(_link(), expect_epoch=0) == 1
+        assert await a.claim(_link(), expect_epoch=1) is None  # held by this very run
+        await a.settle(_link(state=State.LINKED, link_id="L1"), epoch=1)  # no short link
+        assert await a.claim(_link(), expect_epoch=1) is None
+        row = await a.get("k1")
+        assert row is not None
+        assert (row.state, row.link_id, row.epoch) == (State.LINKED, "L1", 1)
+        message = _link(state=State.MESSAGE_CLAIMED, link_id="L1", short_link="s", step="message")
+        assert await a.claim(message, expect_epoch=1) == 2  # the message claim goes on
+    finally:
+        await a.close()
 
 
 async def test_link_answer_and_message_claim_are_one_owned_write(

@@ -1,6 +1,9 @@
 """SqliteLedger's per-invitation statements come in two shapes (``Shaped``): the usual row
 with its NULL columns written as NULL, and every column bound. Whichever shape a row takes,
-the file must end up the same: same row, same row count (a claim won or lost)."""
+the file must end up the same: same row, same row count (a claim won or lost).
+
+The statements are built afresh here with ``shapes()``, not read from the module's
+constants: those are built at import, where mutation testing cannot reach the builders."""
 
 from __future__ import annotations
 
@@ -11,7 +14,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hero_async.bulk import LedgerEntry, State
-from hero_async.bulk._sqlite_schema import CLAIM, INSERT, SETTLE, Shaped, migrate
+from hero_async.bulk._sqlite_schema import Shaped, migrate, shapes
+
+INSERT, CLAIM, SETTLE = shapes()
+# What every SqliteLedger before the shapes ran. Processes of two SDK versions may share a
+# ledger file, and a claim's rules are its SQL: the full shapes must not drift from these.
+_RULES = (
+    "INSERT INTO invitations (key, practice_group_id, state, patient_id, link_id, short_link, "
+    "message_id, step, error_type, error, fingerprint, epoch, owner, updated_at) VALUES (?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
+    "UPDATE invitations SET practice_group_id = ?, state = ?, patient_id = ?, link_id = ?, "
+    "short_link = ?, message_id = ?, step = ?, error_type = ?, error = ?, fingerprint = ?, "
+    "epoch = ?, owner = ?, updated_at = ? WHERE key = ? AND epoch = ? AND state <> 'sent' AND "
+    "(state NOT IN ('link_claimed', 'message_claimed') OR (owner = ? AND state = 'link_claimed' "
+    "AND ?)) AND (state <> 'outcome_unknown' OR ?) AND (link_id IS NULL OR ?)",
+    "UPDATE invitations SET practice_group_id = ?, state = ?, patient_id = ?, link_id = ?, "
+    "short_link = ?, message_id = ?, step = ?, error_type = ?, error = ?, fingerprint = ?, "
+    "updated_at = ? WHERE key = ? AND epoch = ? AND ((state IN ('link_claimed', "
+    "'message_claimed') AND owner = ?) OR state = 'outcome_unknown') AND (step = 'link' OR ?)",
+)
 
 _TEXT = st.none() | st.sampled_from(["", "x", "link-1", "https://hero.sh/b/L1", "Timeout"])
 _PRIOR = LedgerEntry(
@@ -38,6 +59,17 @@ def _run(statement: Shaped, entry: LedgerEntry, quiet: bool, tail: tuple[Any, ..
         sql, fields = statement.full, entry[statement.first : 11]
     count = db.execute(sql, (*fields, *tail)).rowcount
     return count, db.execute("SELECT * FROM invitations").fetchall()
+
+
+def test_the_full_shapes_are_the_statements_earlier_versions_ran() -> None:
+    assert (INSERT.full, CLAIM.full, SETTLE.full) == _RULES
+
+
+def test_the_module_runs_the_shapes_built_here() -> None:
+    from hero_async.bulk import _sqlite_schema
+
+    used = (_sqlite_schema.INSERT, _sqlite_schema.CLAIM, _sqlite_schema.SETTLE)
+    assert [list(map(repr, shape)) for shape in used] == [list(map(repr, s)) for s in shapes()]
 
 
 @given(entries(), st.sampled_from([0, 1]))

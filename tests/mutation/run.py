@@ -63,6 +63,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     "sqlite": (
         "hero_async/bulk/_sqlite.py",
         [
+            "tests/ledger/test_sqlite_shapes.py",
             "tests/ledger/test_store_contract.py",
             "tests/ledger/test_liveness.py",
             "tests/ledger/test_claims_rules.py",
@@ -109,6 +110,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     "sqlite-schema": (
         "hero_async/bulk/_sqlite_schema.py",
         [
+            "tests/ledger/test_sqlite_shapes.py",
             "tests/ledger/test_store_contract.py",
             "tests/ledger/test_liveness.py",
             "tests/ledger/test_claims_rules.py",
