@@ -92,6 +92,7 @@ class Shaped(NamedTuple):
 
 
 def _shaped(make: Callable[[tuple[str, ...]], str], first: int, *nulls: str) -> Shaped:
+    # itemgetter of one index gives the value, not a 1-tuple: each shape here takes several.
     at = [COLUMNS.index(name) for name in nulls]
     kept = [i for i in range(first, 11) if i not in at]
     none = (None,) * len(at)
