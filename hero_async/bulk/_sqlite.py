@@ -126,11 +126,12 @@ class SqliteLedger:
             won = await self._write(sql, (*fields, epoch, self._owner, now))
         else:
             sql, fields = CLAIM.args(entry)
-            args = (*fields, epoch, self._owner, now, entry.key, expect_epoch, self._owner)
             # Flags bound as ints: sqlite3 binds a bool as slowly as a None (see Shaped).
             advance = 1 if entry.state == State.MESSAGE_CLAIMED else 0
             unknown = 1 if from_unknown else 0
-            won = await self._write(sql, (*args, advance, unknown, advance))
+            owner, key = self._owner, entry.key
+            args = (*fields, epoch, owner, now, key, expect_epoch, owner, advance, unknown, advance)
+            won = await self._write(sql, args)
         return epoch if won else None
 
     async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
