@@ -29,7 +29,7 @@ from ._errors import (
     TransportError,
     error_from_response,
 )
-from ._ratelimit import RateLimiter
+from ._ratelimit import LocalRateLimiter, RateLimiter
 from ._retry import IDEMPOTENT_METHODS, Decision, RetryPolicy, decide, parse_retry_after
 from ._slots import Slots
 from ._transport import (
@@ -96,6 +96,9 @@ class Core:
         self._slots = Slots(max_connections)
         self.retry = retry
         self.limiter = limiter
+        # Our own limiter admits most requests without a coroutine (twice per invitation);
+        # any other, a subclass too, is awaited as it is.
+        self._admit = limiter.admit if type(limiter) is LocalRateLimiter else None
         self.default_timeouts = timeouts
         self._tokens = TokenCache(
             self.mint_token, store=token_store, min_remaining=token_min_remaining, clock=clock
@@ -178,7 +181,7 @@ class Core:
         budget = None if options is None else options.throttle_budget
         throttled_until = None  # with a budget: 429s until then are not counted as attempts
         attempt = -1
-        slots = self._slots
+        slots, admit = self._slots, self._admit
         while True:
             attempt += 1
             started = time.perf_counter()
@@ -192,7 +195,8 @@ class Core:
                 try:
                     if extra is not None:
                         await extra.acquire()
-                    await self.limiter.acquire()
+                    if admit is None or not admit():
+                        await self.limiter.acquire()
                     if self._state is not _State.OPEN:  # per attempt: close() may come mid-backoff
                         self.ensure_open()
                     raw = await self.transport.send(

@@ -87,17 +87,26 @@ class LocalRateLimiter:
             self._learned.throttled(now, resume=now + seconds)
         self._paused_until = max(self._paused_until, now + seconds)
 
+    def admit(self) -> bool:
+        """The hot path, without a coroutine: True when a request may start at once (its
+        start counted); False when it must ``await acquire()``. Core asks this first."""
+        if self._cap is None:
+            now = self._clock()
+            if now >= self._paused_until:
+                # No cap, and Hero is not pushing back. Adaptive but nothing learned yet:
+                # only the start is counted (the sending rate a first 429 is cut from).
+                learned = self._learned
+                if learned is None:
+                    return True
+                if not learned.ceiling:
+                    learned.started(now)
+                    return True
+        return False
+
     async def acquire(self) -> None:
+        if self.admit():
+            return
         now = self._clock()
-        if now >= self._paused_until and self._cap is None:
-            # The hot path: no cap, and Hero is not pushing back. Adaptive but nothing learned
-            # yet: only the start is counted (the sending rate a first 429 is cut from).
-            learned = self._learned
-            if learned is None:
-                return
-            if not learned.ceiling:
-                learned.started(now)
-                return
         while True:
             while now < self._paused_until:
                 await self._sleep(self._paused_until - now)

@@ -239,3 +239,44 @@ async def test_default_limiter_429_pause_uses_injected_clock(
     assert sent.message_id == "m-1"
     assert sleep.delays == [pytest.approx(2)]
     assert clock() == pytest.approx(start + 2)
+
+
+# --- the hot path: admit() --------------------------------------------------------------
+
+
+async def test_admit_starts_only_what_acquire_would_start_at_once(
+    clock: FakeClock, sleep: RecordingSleep
+) -> None:
+    """``admit()`` (Core's path without a coroutine) says yes exactly when ``acquire()`` would
+    return at once, and counts the start the same way: two limiters, one driven each way,
+    learn the same rate from the same 429."""
+    admitted = LocalRateLimiter(adaptive=True, clock=clock, sleep=sleep)
+    acquired = LocalRateLimiter(adaptive=True, clock=clock, sleep=sleep)
+    for _ in range(40):
+        assert admitted.admit()
+        await acquired.acquire()
+        clock.advance(0.01)
+    admitted.pause(2.0)
+    acquired.pause(2.0)
+    assert admitted.rate == acquired.rate is not None
+    assert not admitted.admit()  # paused: the caller must wait in acquire()
+    assert not LocalRateLimiter(5.0, clock=clock, sleep=sleep).admit()  # a cap spaces starts
+    assert sleep.delays == []
+
+
+async def test_a_limiter_subclass_is_always_awaited(client: ClientFactory, api: FakeHero) -> None:
+    """Core skips the coroutine only for LocalRateLimiter itself: a subclass's own
+    ``acquire`` runs before every request."""
+
+    class Counting(LocalRateLimiter):
+        calls = 0
+
+        async def acquire(self) -> None:
+            Counting.calls += 1
+            await super().acquire()
+
+    hero = await client(rate_limiter=Counting())
+    api.add("GET", "/v1/me", payload=ME, repeat=True)
+    for _ in range(3):
+        await hero.practice_group_info.me()
+    assert Counting.calls == 3

@@ -98,7 +98,7 @@ class LedgerEntry(NamedTuple):
     # with ``tuple.__new__`` itself (``_make`` is a Python call around it that re-counts).
     def fenced(self, epoch: int, owner: str | None) -> LedgerEntry:
         """With a store's ``epoch`` and ``owner``: what every claim and settle stores."""
-        return _new(LedgerEntry, (*self[:11], epoch, owner))
+        return _new(LedgerEntry, self[:11] + (epoch, owner))  # noqa: RUF005 - quicker than *
 
     def claimed(self, state: str, step: str, epoch: int) -> LedgerEntry:
         """The claim of ``step``: the error of an earlier attempt cleared."""

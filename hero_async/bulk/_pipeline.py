@@ -255,6 +255,8 @@ class Job:
         await self._drained.wait()
 
     async def _worker(self, work: _Work, tasks: asyncio.TaskGroup) -> None:
+        preflight = self._preflight
+        checked = preflight.checked
         # get_nowait while the feeder keeps the queue full: no coroutine per invitation.
         while (job := work.get_nowait() if work.qsize() else await work.get()) is not None:
             room = self._room
@@ -262,8 +264,12 @@ class Job:
                 self._room = None
                 room.set()
             view, item = job
+            group = item.practice_group_id
             try:
-                denied = await self._preflight.verdict(view)
+                if group in checked:  # the usual case, without a coroutine
+                    denied = preflight.denied(group)
+                else:
+                    denied = await preflight.verdict(view)
                 result = await self._run.invite(view, item, denied)
             except Parked as parked:  # the worker is free at once: other groups go on
                 self._park(tasks, work, job, parked.seconds)

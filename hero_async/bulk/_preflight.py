@@ -19,6 +19,12 @@ class Preflight:
     def __init__(self) -> None:
         self._denied: dict[str, HeroError] = {}
         self._checks: dict[str, asyncio.Future[HeroError | None]] = {}
+        self.checked: set[str] = set()  # groups whose check ended: ``denied`` is the verdict
+
+    def denied(self, group: str) -> HeroError | None:
+        """The verdict of a group in ``checked``, without a coroutine (once per invitation):
+        a check's own verdict is ``_denied``'s entry, and a step's 401 adds to it."""
+        return self._denied.get(group)
 
     async def verdict(self, view: Requester) -> HeroError | None:
         """Check a group once (its token fetch is cheap). One check task per group, so
@@ -53,4 +59,5 @@ class Preflight:
             self.deny(view.practice_group_id, exc)
         except HeroError:
             pass
+        self.checked.add(view.practice_group_id)
         return self._denied.get(view.practice_group_id)

@@ -20,6 +20,7 @@ from typing import IO
 import attrs
 
 from .. import _json
+from .._frozen import quick_init
 
 __all__ = ["SENT", "BulkReport", "InvitationResult"]
 
@@ -29,6 +30,7 @@ _SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
 _BATCH_ROWS = 64
 
 
+@quick_init
 @attrs.frozen
 class InvitationResult:
     key: str

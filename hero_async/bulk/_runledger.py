@@ -94,29 +94,32 @@ class RunLedger:
     async def claim(
         self, entry: LedgerEntry, *, expect_epoch: int, from_unknown: bool = False
     ) -> int | None:
-        if self._owner is None:  # no run begun, or ended: nothing is claimed in no one's name
+        owner = self._owner
+        if owner is None:  # no run begun, or ended: nothing is claimed in no one's name
             return None
-        row = self._world.rows.get(entry.key)
+        rows, key = self._world.rows, entry.key
+        row = rows.get(key)
         if (row.epoch if row else 0) != expect_epoch:
             return None
         if row is not None and (
             row.state == State.SENT
             or (entry.state == State.LINK_CLAIMED and row.link_id is not None)
-            or (row.state in State.CLAIMS and not _advance(row, entry, self._owner))
+            or (row.state in State.CLAIMS and not _advance(row, entry, owner))
             or (row.state == State.UNKNOWN and not from_unknown)
         ):
             return None
-        self._world.rows[entry.key] = entry.fenced(expect_epoch + 1, self._owner)
+        rows[key] = entry.fenced(expect_epoch + 1, owner)
         return expect_epoch + 1
 
     async def settle(self, entry: LedgerEntry, *, epoch: int) -> None:
-        row = self._world.rows.get(entry.key)
+        rows, key = self._world.rows, entry.key
+        row = rows.get(key)
         if row is None or row.epoch != epoch:
             return
         if entry.state == State.LINKED and row.step != "link":  # only a link claim's answer
             return
         if (row.state in State.CLAIMS and row.owner == self._owner) or row.state == State.UNKNOWN:
-            self._world.rows[entry.key] = entry.fenced(epoch, row.owner)
+            rows[key] = entry.fenced(epoch, row.owner)
 
     async def renew(self) -> None:
         if self._owner is not None and self._world.runs.get(self._owner) is not None:

@@ -161,18 +161,6 @@ class InvitationRun:
             )
         return entry._replace(patient_id=outcome.patient_id)
 
-    async def _claim(self, entry: LedgerEntry, state: str, step: str) -> tuple[LedgerEntry, int]:
-        """Claim the next POST (committed before it is sent), or end with why not."""
-        expect = entry.epoch
-        # The epoch a claim usually gets, set at once (one new row, not two); a store may
-        # ignore the entry's epoch and answer its own, which then wins.
-        claim = entry.claimed(state, step, expect + 1)
-        from_unknown = self._retry_unknown
-        epoch = await self._ledger.claim(claim, expect_epoch=expect, from_unknown=from_unknown)
-        if epoch is None:  # another run moved the row since we read it
-            raise Done(await self._lost(entry))
-        return (claim if epoch == claim.epoch else claim._replace(epoch=epoch)), epoch
-
     async def _lost(self, entry: LedgerEntry) -> InvitationResult:
         now = await self._ledger.get(entry.key)
         if now is None or now.state in State.CLAIMS:
@@ -188,10 +176,9 @@ class InvitationRun:
 
     async def _link(self, view: Requester, plan: Plan, entry: LedgerEntry) -> LedgerEntry:
         if entry.link_id is None:
-            entry, epoch = await self._claim(entry, State.LINK_CLAIMED, "link")
             fields = {**plan.link, "patient_id": entry.patient_id}
-            new_id, short_link = await self._post(
-                view, entry, epoch, "link", LINKS_PATH, fields, "id", "short_link"
+            entry, epoch, new_id, short_link = await self._act(
+                view, entry, State.LINK_CLAIMED, "link", LINKS_PATH, fields, "id", "short_link"
             )
             entry = entry.linked(new_id, short_link)
             if short_link is not None:
@@ -215,34 +202,45 @@ class InvitationRun:
         short_link, patient_id = entry.short_link, entry.patient_id
         assert short_link is not None
         assert patient_id is not None
-        entry, epoch = await self._claim(entry, State.MESSAGE_CLAIMED, "message")
         body = plan.message_body(patient_id, short_link, entry.link_id)
-        message_id, _ = await self._post(
-            view, entry, epoch, "message", MESSAGES_PATH, body, "message_id", None
+        entry, epoch, message_id, _ = await self._act(
+            view, entry, State.MESSAGE_CLAIMED, "message", MESSAGES_PATH, body, "message_id", None
         )
         entry = entry.sent(message_id)
         await self._ledger.settle(entry, epoch=epoch)
         return entry
 
-    async def _post(
+    async def _act(
         self,
         view: Requester,
         entry: LedgerEntry,
-        epoch: int,
+        state: str,
         step: str,
         path: str,
         body: object,
         id_field: str,
         link_field: str | None,
-    ) -> tuple[str, str | None]:
-        """One claimed POST that acts on Hero, and the one id (and short link) it needs from
-        the answer. Inlined (no closure, no helper coroutine): it runs twice per invitation."""
+    ) -> tuple[LedgerEntry, int, str, str | None]:
+        """Claim the next POST (committed before it is sent), send it and read the one id (and
+        short link) the steps need from the answer; or end with why not. Claim and POST in
+        one coroutine, no closure: it runs twice per invitation."""
+        expect = entry.epoch
+        # The epoch a claim usually gets, set at once (one new row, not two); a store may
+        # ignore the entry's epoch and answer its own, which then wins.
+        claim = entry.claimed(state, step, expect + 1)
+        from_unknown = self._retry_unknown
+        epoch = await self._ledger.claim(claim, expect_epoch=expect, from_unknown=from_unknown)
+        if epoch is None:  # another run moved the row since we read it
+            raise Done(await self._lost(entry))
+        if epoch != claim.epoch:
+            claim = claim._replace(epoch=epoch)
         try:
-            return answer_ids(await view.request("POST", path, json=body), id_field, link_field)
+            answer = await view.request("POST", path, json=body)
+            return (claim, epoch, *answer_ids(answer, id_field, link_field))
         except HeroError as exc:
             if isinstance(exc, MalformedResponseError):
                 exc.at("POST", path, view.practice_group_id)
-            await self._failed(entry, epoch, step, exc, creates=True)
+            await self._failed(claim, epoch, step, exc, creates=True)
 
     async def _step(
         self,

@@ -105,8 +105,10 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
             "tests/test_csv.py",
             "tests/reliability/test_secrets.py",
             "tests/test_masking_rules.py",
+            "tests/test_hotpath_models.py",
         ],
     ),
+    "frozen": ("hero_async/_frozen.py", ["tests/test_hotpath_models.py"]),
     "sqlite-schema": (
         "hero_async/bulk/_sqlite_schema.py",
         [
