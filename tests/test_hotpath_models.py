@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from hero_async import Invitation, InvitationResult, RawResponse
 from hero_async._frozen import quick_init
-from hero_async.bulk._invitation import _who
+from hero_async.bulk._invitation import _who, plan
 
 VALUES = st.one_of(st.none(), st.text(max_size=8), st.integers(), st.booleans())
 
@@ -39,20 +39,27 @@ def test_a_quick_init_class_stores_what_attrs_own_init_stores(
     kwargs = {name: data.draw(VALUES) for name in [*required, *chosen]}
     positional = data.draw(st.booleans())
     twin = _twin(cls)
-    if positional:  # as result_of() builds a result: every field, in order
-        args = [kwargs.get(f.name, f.default) for f in fields]
-        made, expected = cls(*args), twin(*args)
-    else:
-        made, expected = cls(**kwargs), twin(**kwargs)
-    assert attrs.astuple(made) == attrs.astuple(expected)
-    assert repr(made) == repr(expected)
-    assert made == attrs.evolve(made)
-    assert hash(made) == hash(attrs.evolve(made))
+    quick = quick_init(_twin(cls))  # made here, where a mutation test can reach quick_init
+    for made_by in (cls, quick):
+        if positional:  # as result_of() builds a result: every field, in order
+            args = [kwargs.get(f.name, f.default) for f in fields]
+            made, expected = made_by(*args), twin(*args)
+        else:
+            made, expected = made_by(**kwargs), twin(**kwargs)
+        assert attrs.astuple(made) == attrs.astuple(expected)
+        assert repr(made) == repr(expected)
+        assert made == attrs.evolve(made)
+        assert hash(made) == hash(attrs.evolve(made))
 
 
 @pytest.mark.parametrize("cls", [Invitation, InvitationResult])
 def test_a_quick_init_class_keeps_attrs_signature_and_stays_frozen(cls: type[Any]) -> None:
-    assert inspect.signature(cls) == inspect.signature(_twin(cls))
+    quick = quick_init(_twin(cls))
+    assert inspect.signature(cls) == inspect.signature(quick) == inspect.signature(_twin(cls))
+    assert quick.__init__.__qualname__ == f"{cls.__name__}.__init__"
+    assert quick.__init__.__doc__ == _twin(cls).__init__.__doc__
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        quick(*[None] * len(attrs.fields(cls))).key = "other"
     made = cls(*[f"v{i}" for i, f in enumerate(attrs.fields(cls)) if f.default is attrs.NOTHING])
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         made.key = "other"
@@ -77,8 +84,18 @@ def _refused(**field: Any) -> type[Any]:
         _refused(init=False, default=None),
         _refused(alias="b"),
         attrs.frozen(slots=False, these={"a": attrs.field()})(type("D", (), {})),
+        attrs.frozen(these={"b": attrs.field()})(type("E", (_refused(),), {})),
     ],
-    ids=["validator", "converter", "factory", "kw_only", "no-init", "alias", "no-slots"],
+    ids=[
+        "validator",
+        "converter",
+        "factory",
+        "kw_only",
+        "no-init",
+        "alias",
+        "no-slots",
+        "inherited",
+    ],
 )
 def test_quick_init_refuses_a_field_its_init_would_not_honour(cls: type[Any]) -> None:
     with pytest.raises(TypeError, match="quick_init"):
@@ -100,3 +117,18 @@ def test_the_who_text_is_the_repr_it_stands_for(patient_id: str | None) -> None:
     assert _who(patient_id, None) == repr((patient_id, None))
     pds = {"nhs_number": "9434765919", "date_of_birth": "1990-01-01"}
     assert _who(patient_id, pds) == repr((patient_id, pds))
+
+
+def test_a_plan_reads_as_the_attrs_class_it_replaced() -> None:
+    """``Plan`` became a named tuple: its repr is still attrs' shape, with the same masks."""
+    made = plan(
+        Invitation(
+            key="k-1", practice_group_id="1002", appointment_type_id="10", location_id="20",
+            nhs_number="9434765919", dob="1990-01-01", recipient_contact_detail="07700900461",
+        )
+    )  # fmt: skip
+    assert repr(made) == (
+        "Plan(key='k-1', practice_group_id='1002', patient_id=None, pds='***', "
+        "link={'appointment_type_id': '10', 'location_id': '20'}, message_type='sms', "
+        f"template='***', recipient_contact_detail='***', fingerprint={made.fingerprint!r})"
+    )

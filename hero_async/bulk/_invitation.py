@@ -73,7 +73,7 @@ class Plan(NamedTuple):
     def __repr__(self) -> str:  # the patient's details and the message text masked
         shown = (
             f"{name}={_masked(value) if name in _MASKED else repr(value)}"
-            for name, value in zip(self._fields, self, strict=True)
+            for name, value in self._asdict().items()
         )
         return f"Plan({', '.join(shown)})"
 
