@@ -39,7 +39,7 @@ def _ints(text: str) -> list[int]:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=3, help="A/B rounds (default %(default)s)")
+    p.add_argument("--rounds", type=int, default=9, help="A/B rounds (default %(default)s)")
     p.add_argument("--concurrency", type=_ints, default=[1, 10, 50, 200], metavar="1,10,...")
     p.add_argument("--invitations", type=int, default=3000, help="per throughput run")
     p.add_argument("--memory-sizes", type=_ints, default=[10_000, 100_000, 300_000])
