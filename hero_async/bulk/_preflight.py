@@ -28,15 +28,14 @@ class Preflight:
 
     async def verdict(self, view: Requester) -> HeroError | None:
         """Check a group once (its token fetch is cheap). One check task per group, so
-        invitations starting while it runs wait for its verdict instead of asking again."""
+        invitations starting while it runs wait for its verdict instead of asking again.
+        A group in ``checked`` needs no coroutine: the pipeline reads ``denied`` at once."""
         group = view.practice_group_id
         check = self._checks.get(group)
-        if check is not None and check.done() and not check.cancelled():  # the usual case
-            return self._denied.get(group) or check.result()
         if check is None:
             check = self._checks[group] = asyncio.ensure_future(self._check(view))
-        verdict = await asyncio.shield(check)
-        return self._denied.get(group) or verdict
+        await asyncio.shield(check)  # its verdict is _denied's entry, which only ever grows
+        return self.denied(group)
 
     def deny(self, group: str, error: HeroError) -> None:
         """A step's error: a 401 or cross-organisational 403 stops the group."""
