@@ -68,6 +68,15 @@ def count(config: str, n: int, timeout: float) -> int:
 
 
 def _count(url: str, config: str, n: int, timeout: float) -> int:
+    with tempfile.TemporaryDirectory(prefix="hero-icount-") as folder:
+        out = Path(folder) / "callgrind.out"
+        under_valgrind(url, ["--tool=callgrind", f"--callgrind-out-file={out}"], config, n, timeout)
+        return _total(out.read_text())
+
+
+def under_valgrind(url: str, tool: list[str], config: str, n: int, timeout: float) -> None:
+    """One ``config`` job of ``n`` invitations in ``_worker.py`` under valgrind ``tool``
+    (its options: the tool and where it writes), checked to have sent all of them."""
     loop, json_, kind = CONFIGS[config]
     job = {
         "kind": kind,
@@ -77,20 +86,14 @@ def _count(url: str, config: str, n: int, timeout: float) -> int:
         "timeout": timeout,
     }
     spec = {"base_url": url, "loop": loop, "json": json_, "jobs": [job]}
-    with tempfile.TemporaryDirectory(prefix="hero-icount-") as folder:
-        out = Path(folder) / "callgrind.out"
-        cmd = [
-            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            sys.executable, str(HERE / "_worker.py"), json.dumps(spec),
-        ]  # fmt: skip
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
-        done = subprocess.run(  # noqa: S603 - our own script under valgrind, no shell
-            cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{config} n={n} failed: {done.stderr[-2000:]}")
-        _check(done.stdout, n, config)
-        return _total(out.read_text())
+    cmd = ["valgrind", *tool, sys.executable, str(HERE / "_worker.py"), json.dumps(spec)]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(  # noqa: S603 - our own script under valgrind, no shell
+        cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{config} n={n} failed: {done.stderr[-2000:]}")
+    _check(done.stdout, n, config)
 
 
 def _check(stdout: str, n: int, config: str) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _cachesim
 import _instructions
 import _latency
 import _output
@@ -30,7 +31,7 @@ import _scenarios
 import _tables
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("throughput", "memory", "latency", "ratelimit", "instructions")
+SCENARIOS = ("throughput", "memory", "latency", "ratelimit", "instructions", "cachesim")
 
 
 def _ints(text: str) -> list[int]:
@@ -102,6 +103,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
                 )
     if "instructions" in args.scenarios:
         result["instructions"] = _guard(result, "instructions", lambda: _icount(args)) or None
+    if "cachesim" in args.scenarios:
+        result["cachesim"] = _guard(result, "cachesim", lambda: _simulate(args)) or None
     if "latency" in args.scenarios:
         result["latency"] = _guard(result, "latency", lambda: _latency_scenario(args)) or None
     if "ratelimit" in args.scenarios:
@@ -120,6 +123,16 @@ def _icount(args: argparse.Namespace) -> dict[str, Any] | None:
         return None
     say(f"instruction counts under callgrind (n={args.icount_n}; several minutes)")
     return _instructions.run(args.icount_n, say)
+
+
+def _simulate(args: argparse.Namespace) -> dict[str, Any] | None:
+    missing = _instructions.available()
+    if missing:
+        say(f"cachesim skipped: {missing}")
+        return None
+    n = min(args.icount_n, _cachesim.DEFAULT_N)
+    say(f"cache and branch simulation under cachegrind (n={n}; a few minutes)")
+    return _cachesim.run(n, say)
 
 
 def _latency_scenario(args: argparse.Namespace) -> dict[str, Any]:
@@ -151,6 +164,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     result["targets"] = _output.targets(result, summary, levels)
     text = _tables.markdown(result, summary, levels)
     text += "\n".join(["", *_instructions.table(result.get("instructions"))])
+    text += "\n".join(["", *_cachesim.table(result.get("cachesim"))])
     args.out.mkdir(parents=True, exist_ok=True)
     _output.write_json(result, args.out / "latest.json")
     (args.out / "latest.md").write_text(text)
