@@ -135,7 +135,8 @@ def where(n: int) -> list[str]:
             for out, size in zip(outs, (n, 2 * n), strict=True):
                 events(name, size, 3600, keep=out)
             per[name] = _by_function(outs, base / f"{name}.diff", 2 * n)
-    extra = {f: per["sdk"].get(f, 0.0) - per["raw"].get(f, 0.0) for f in per["sdk"]}
+    names = per["sdk"].keys() | per["raw"].keys()
+    extra = {f: per["sdk"].get(f, 0.0) - per["raw"].get(f, 0.0) for f in names}
     ranked = sorted(extra.items(), key=lambda item: -item[1])
     total = sum(extra.values())
     lines = [f"{total:8.0f}  L2 misses per request more than raw aiohttp, in all"]
@@ -146,7 +147,8 @@ def where(n: int) -> list[str]:
 def _by_function(outs: list[Path], diff: Path, requests: int) -> dict[str, float]:
     """L2 misses per request by C function, of the larger run over the smaller one."""
     compare = ["cg_diff", *map(str, outs)]
-    annotate = ["cg_annotate", "--show=ILmr,DLmr,DLmw", "--threshold=0", str(diff)]
+    # --auto=no: no annotated source lines, whose text could pass for a function's row
+    annotate = ["cg_annotate", "--show=ILmr,DLmr,DLmw", "--threshold=0", "--auto=no", str(diff)]
     with diff.open("w") as sink:
         subprocess.run(compare, stdout=sink, check=True)  # noqa: S603 - valgrind's own tools
     text = subprocess.run(annotate, capture_output=True, text=True, check=True).stdout  # noqa: S603
