@@ -73,7 +73,7 @@ def events(config: str, n: int, timeout: float, keep: Path | None = None) -> dic
 def run(n: int, progress: _instructions.Progress, configs: list[str] | None = None) -> Any:
     names = configs or [c for c in DEFAULT if "speedups" not in c or _instructions._speedups()]
     runs = [(name, size) for name in names for size in (n, 2 * n)]
-    timeout = 1800 + n * 5.0
+    timeout = _instructions.valgrind_timeout(n)
     with ThreadPoolExecutor(max_workers=2) as pool:
         found = dict(zip(runs, pool.map(lambda r: events(r[0], r[1], timeout), runs), strict=True))
     per_request = {}
@@ -133,7 +133,7 @@ def where(n: int) -> list[str]:
         for name in ("raw", "sdk"):
             outs = [base / f"{name}.{size}" for size in (n, 2 * n)]
             for out, size in zip(outs, (n, 2 * n), strict=True):
-                events(name, size, 3600, keep=out)
+                events(name, size, _instructions.valgrind_timeout(size), keep=out)
             per[name] = _by_function(outs, base / f"{name}.diff", 2 * n)
     names = per["sdk"].keys() | per["raw"].keys()
     extra = {f: per["sdk"].get(f, 0.0) - per["raw"].get(f, 0.0) for f in names}

@@ -74,6 +74,12 @@ def _count(url: str, config: str, n: int, timeout: float) -> int:
         return _total(out.read_text())
 
 
+def valgrind_timeout(n: int) -> float:
+    """Seconds a job of ``n`` invitations may take under valgrind, which runs Python about
+    50x slower (a busy machine more)."""
+    return 1800 + n * 5.0
+
+
 def under_valgrind(url: str, tool: list[str], config: str, n: int, timeout: float) -> None:
     """One ``config`` job of ``n`` invitations in ``_worker.py`` under valgrind ``tool``
     (its options: the tool and where it writes), checked to have sent all of them."""
@@ -114,7 +120,7 @@ def run(
     n: int, progress: Progress, configs: list[str] | None = None, jobs: int = 2
 ) -> dict[str, Any]:
     names = configs or [c for c in DEFAULT if "speedups" not in c or _speedups()]
-    timeout = 1800 + n * 5.0  # callgrind runs Python about 50x slower; busy machines more
+    timeout = valgrind_timeout(n)
     runs = [(name, size) for name in names for size in (n, 2 * n)]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         totals = list(pool.map(lambda job: count(job[0], job[1], timeout), runs))
